@@ -1,0 +1,48 @@
+"""What the stages share: the daily partitions and the failures table."""
+
+import warnings
+from datetime import UTC, date, datetime
+from typing import Any
+
+import dagster as dg
+
+from dagster_project.resources.warehouse import Warehouse
+
+# Checks carry the daily partitions so they validate the partition that was just written.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+
+
+def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+class Failures:
+    """Collects a stage's bad inputs: logged with the feed or episode named, then stored.
+
+    The stage's rows for the day are replaced as a whole, so a rerun that succeeds clears them.
+    """
+
+    def __init__(self, context: dg.AssetExecutionContext, stage: str) -> None:
+        self.context = context
+        self.stage = stage
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, feed: str, error: str, episode_guid: str | None = None, url: str | None = None):
+        where = f"feed {feed!r}" + (f", episode {episode_guid!r}" if episode_guid else "")
+        self.context.log.warning(f"[{self.stage}] {where}: {error}")
+        self.rows.append(
+            {
+                "stage": self.stage,
+                "feed": feed,
+                "episode_guid": episode_guid,
+                "url": url,
+                "error": error,
+                "recorded_at": datetime.now(UTC).replace(tzinfo=None),
+            }
+        )
+
+    def save(self, warehouse: Warehouse, day: date) -> int:
+        warehouse.replace_partition("failures", day, self.rows, where={"stage": self.stage})
+        return len(self.rows)

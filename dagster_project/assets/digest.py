@@ -1,0 +1,262 @@
+"""daily_digest and digest_delivery: the top five insights, then files, email and RSS."""
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import numpy as np
+
+from dagster_project.assets.common import DAILY, partition_day
+from dagster_project.assets.topics import topics
+from dagster_project.lib import digest as render
+from dagster_project.lib.ranking import Candidate, RankingRules, select
+from dagster_project.resources.mailer import Mailer
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import Warehouse
+
+
+class DigestConfig(dg.Config):
+    top_k: int = 5
+    min_podcasts: int = 2
+    novelty_lookback_days: int = 14
+
+
+def _best_claim(claims: list[dict]) -> dict:
+    """The most central, cleanest claim: closeness to the theme first, then claim quality."""
+    return max(claims, key=lambda c: (0.6 * c["centrality"] + 0.4 * c["score"], c["claim_id"]))
+
+
+def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
+    """The digest JSON of the contract, from the day's tables."""
+    episodes = {(e["feed"], e["guid"]): e for e in warehouse.rows("episodes", day)}
+    claim_rows = {c["claim_id"]: c for c in warehouse.rows("claims", day)}
+    by_topic: dict[str, list[dict]] = defaultdict(list)
+    for a in warehouse.rows("claim_topics", day):
+        if a["claim_id"] in claim_rows:
+            by_topic[a["topic_id"]].append({**claim_rows[a["claim_id"]], **a})
+    featured: dict[str, tuple[str, set[str]]] = {}
+    for r in warehouse.rows(
+        "digest_insights",
+        day - timedelta(days=config.novelty_lookback_days),
+        day - timedelta(days=1),
+        order_by="partition_date",
+    ):
+        cited = {c["podcast_feed"] for c in json.loads(r["citations"]) if c.get("podcast_feed")}
+        featured[r["topic_id"]] = (r["partition_date"].isoformat(), cited)
+    topic_rows = {t["topic_id"]: t for t in warehouse.rows("topics", day)}
+    candidates = []
+    for tid, members in by_topic.items():
+        scores = sorted((m["score"] for m in members), reverse=True)[:3]
+        last = featured.get(tid)
+        candidates.append(
+            Candidate(
+                topic_id=tid,
+                centroid=np.asarray(json.loads(topic_rows[tid]["centroid"])),
+                podcasts={m["feed"] for m in members},
+                episodes=len({(m["feed"], m["episode_guid"]) for m in members}),
+                claims=len(members),
+                quality=float(np.mean(scores)),
+                last_featured=last[0] if last else None,
+                last_podcasts=last[1] if last else set(),
+            )
+        )
+    rules = RankingRules(top_k=config.top_k, min_podcasts=config.min_podcasts)
+    insights = []
+    for rank, (cand, score) in enumerate(select(candidates, rules), start=1):
+        members = by_topic[cand.topic_id]
+        best = _best_claim(members)
+        topic = topic_rows[cand.topic_id]
+        shows = sorted({episodes[(m["feed"], m["episode_guid"])]["feed_title"] for m in members})
+        citations = []
+        for m in sorted(members, key=lambda m: (m["feed"], m["episode_guid"], m["start_s"])):
+            ep = episodes[(m["feed"], m["episode_guid"])]
+            citations.append(
+                {
+                    "podcast": ep["feed_title"],
+                    "podcast_feed": m["feed"],
+                    "episode_guid": m["episode_guid"],
+                    "episode_title": ep["title"],
+                    "speaker": m["speaker"],
+                    "start_s": m["start_s"],
+                    "end_s": m["end_s"],
+                    "quote": m["text"],
+                    "url": render.deep_link(ep["audio_url"] or ep["link"], m["start_s"]),
+                }
+            )
+        insights.append(
+            {
+                "rank": rank,
+                "headline": render.headline(
+                    best["text"], best["speaker"], json.loads(best["entities"] or "[]")
+                ),
+                "summary": render.summary(shows, cand.episodes, cand.novelty, cand.last_featured),
+                "topic_id": cand.topic_id,
+                "topic_label": topic["label"],
+                "keywords": json.loads(topic["keywords"]),
+                "support": {
+                    "podcasts": len(cand.podcasts),
+                    "episodes": cand.episodes,
+                    "claims": cand.claims,
+                },
+                "novelty": cand.novelty,
+                "score": round(score, 4),
+                "citations": citations,
+            }
+        )
+    return {"date": day.isoformat(), "insights": insights}
+
+
+@dg.asset(partitions_def=DAILY, group_name="digest", deps=[topics], kinds={"python"})
+def daily_digest(
+    context: dg.AssetExecutionContext, config: DigestConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Up to five insights of the day, each a different topic, each with its citations."""
+    day = partition_day(context)
+    digest = build_digest(warehouse, day, config)
+    rows = [
+        {
+            "rank": i["rank"],
+            "topic_id": i["topic_id"],
+            "headline": i["headline"],
+            "summary": i["summary"],
+            "novelty": i["novelty"],
+            "citations": json.dumps(i["citations"]),
+            "topic_label": i["topic_label"],
+            "keywords": json.dumps(i["keywords"]),
+            "support": json.dumps(i["support"]),
+            "score": i["score"],
+        }
+        for i in digest["insights"]
+    ]
+    warehouse.replace_partition("digest_insights", day, rows)
+    return dg.MaterializeResult(
+        metadata={
+            "insights": len(rows),
+            "citations": sum(len(i["citations"]) for i in digest["insights"]),
+            "preview": dg.MetadataValue.md(render.to_markdown(_public(digest))),
+        }
+    )
+
+
+def _public(digest: dict) -> dict:
+    """The digest as the contract shows it (internal fields out)."""
+    return {
+        "date": digest["date"],
+        "insights": [
+            {
+                **{k: v for k, v in i.items() if k != "score"},
+                "citations": [
+                    {k: v for k, v in c.items() if k != "podcast_feed"} for c in i["citations"]
+                ],
+            }
+            for i in digest["insights"]
+        ],
+    }
+
+
+def load_digest(warehouse: Warehouse, day: date) -> dict:
+    """The stored digest of a day, in the contract's JSON shape."""
+    insights = []
+    for r in warehouse.rows("digest_insights", day, order_by="rank"):
+        insights.append(
+            {
+                "rank": r["rank"],
+                "headline": r["headline"],
+                "summary": r["summary"],
+                "topic_id": r["topic_id"],
+                "topic_label": r["topic_label"],
+                "keywords": json.loads(r["keywords"]),
+                "support": json.loads(r["support"]),
+                "novelty": r["novelty"],
+                "citations": json.loads(r["citations"]),
+            }
+        )
+    return _public({"date": day.isoformat(), "insights": insights})
+
+
+@dg.asset_check(asset=daily_digest, blocking=True, partitions_def=DAILY)
+def daily_digest_well_formed(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+    """At most five insights, distinct topics and headlines, each with a quote-bearing citation."""
+    digest = load_digest(warehouse, partition_day(context))
+    problems = []
+    insights = digest["insights"]
+    if len(insights) > 5:
+        problems.append(f"{len(insights)} insights")
+    if len({i["topic_id"] for i in insights}) != len(insights):
+        problems.append("two insights share a topic")
+    if len({i["headline"].lower() for i in insights}) != len(insights):
+        problems.append("two insights share a headline")
+    for i in insights:
+        if not i["citations"]:
+            problems.append(f"insight {i['rank']} has no citation")
+        for c in i["citations"]:
+            if not c["quote"] or c["end_s"] < c["start_s"]:
+                problems.append(f"insight {i['rank']}: bad citation {c['episode_guid']}")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"insights": len(insights), "problems": dg.MetadataValue.json(problems)},
+    )
+
+
+class DeliveryConfig(dg.Config):
+    force: bool = False  # send the email again for a day that already had it
+
+
+@dg.asset(partitions_def=DAILY, group_name="digest", deps=[daily_digest], kinds={"email"})
+def digest_delivery(
+    context: dg.AssetExecutionContext,
+    config: DeliveryConfig,
+    data_home: DataHome,
+    mailer: Mailer,
+    warehouse: Warehouse,
+) -> dg.MaterializeResult:
+    """The digest as files (JSON, Markdown, HTML), the digests' RSS feed, and the email."""
+    day = partition_day(context)
+    digest = load_digest(warehouse, day)
+    out = data_home.path("digests", f"{day.isoformat()}.json").parent
+    files = {
+        ".json": render.to_json(digest),
+        ".md": render.to_markdown(digest),
+        ".html": render.to_html(digest),
+    }
+    for suffix, text in files.items():
+        target = out / f"{day.isoformat()}{suffix}"
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    recent = sorted(out.glob("????-??-??.json"))[-30:]
+    feed = render.to_rss([json.loads(p.read_text()) for p in recent])
+    (out / "feed.xml").write_text(feed)
+
+    email = "not configured"
+    if mailer.enabled:
+        sent = warehouse.query(
+            "SELECT * FROM deliveries WHERE partition_date = ? AND channel = 'email'", [day]
+        )
+        if sent and not config.force:
+            email = f"already sent at {sent[0]['delivered_at']}; not sent again (force to resend)"
+            context.log.info(email)
+        else:
+            message_id = mailer.send(
+                f"Top insights for {day.isoformat()}", files[".md"], files[".html"]
+            )
+            rows = [
+                *sent,
+                {
+                    "channel": "email",
+                    "target": ", ".join(mailer.recipients),
+                    "delivered_at": datetime.now(UTC).replace(tzinfo=None),
+                    "detail": message_id,
+                },
+            ]
+            warehouse.replace_partition("deliveries", day, rows, where={"channel": "email"})
+            email = f"sent to {len(mailer.recipients)} recipient(s)"
+    return dg.MaterializeResult(
+        metadata={
+            "json": dg.MetadataValue.path(str(out / f"{day.isoformat()}.json")),
+            "insights": len(digest["insights"]),
+            "email": email,
+            "rss_items": len(recent),
+        }
+    )

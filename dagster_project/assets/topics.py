@@ -1,0 +1,132 @@
+"""topics: claims of a trailing window clustered into themes with ids that last across days."""
+
+import json
+from datetime import timedelta
+
+import dagster as dg
+import numpy as np
+
+from dagster_project.assets.claims import claims
+from dagster_project.assets.common import DAILY, partition_day
+from dagster_project.lib import topics as tl
+from dagster_project.resources.models import TopicModeler
+from dagster_project.resources.warehouse import Warehouse
+
+
+class TopicsConfig(dg.Config):
+    window_days: int = 7  # the day and the six before it
+    id_lookback_days: int = 30  # how far back a theme keeps its id
+
+
+@dg.asset(partitions_def=DAILY, group_name="analysis", deps=[claims], kinds={"python"})
+def topics(
+    context: dg.AssetExecutionContext,
+    config: TopicsConfig,
+    topic_model: TopicModeler,
+    warehouse: Warehouse,
+) -> dg.MaterializeResult:
+    """The themes the day's claims belong to: keywords, label and support across shows."""
+    day = partition_day(context)
+    window = warehouse.rows(
+        "claims",
+        day - timedelta(days=config.window_days - 1),
+        day,
+        order_by="partition_date, feed, episode_guid, start_s, claim_id",
+    )
+    today = [i for i, c in enumerate(window) if c["partition_date"] == day]
+    embeddings = topic_model.embed([c["text"] for c in window])
+    repeats = tl.show_repeats(
+        [c["feed"] for c in window], [c["episode_guid"] for c in window], embeddings
+    )
+    keep = np.flatnonzero(~repeats)
+    labels = np.full(len(window), tl.OUTLIER)
+    keywords: dict[int, list[str]] = {}
+    if len(keep):
+        kept_labels, keywords = topic_model.cluster(
+            [window[i]["text"] for i in keep], embeddings[keep]
+        )
+        labels[keep] = kept_labels
+    centroids = tl.centroids(labels, embeddings)
+    members = {t: [window[i]["claim_id"] for i in np.flatnonzero(labels == t)] for t in centroids}
+    previous = {}
+    for r in warehouse.rows(
+        "topics",
+        day - timedelta(days=config.id_lookback_days),
+        day - timedelta(days=1),
+        order_by="partition_date",
+    ):
+        previous[r["topic_id"]] = np.asarray(json.loads(r["centroid"]), dtype=np.float32)
+    ids = tl.stable_ids(centroids, members, previous)
+
+    topic_rows, assignment_rows = [], []
+    for t, centroid in centroids.items():
+        todays = [i for i in today if labels[i] == t]
+        if not todays:
+            continue
+        for i in todays:
+            assignment_rows.append(
+                {
+                    "claim_id": window[i]["claim_id"],
+                    "topic_id": ids[t],
+                    "centrality": round(float(embeddings[i] @ centroid), 4),
+                }
+            )
+        kws = keywords.get(t, [])
+        topic_rows.append(
+            {
+                "topic_id": ids[t],
+                "label": tl.label_from_keywords(kws) or ids[t],
+                "keywords": json.dumps(kws),
+                "claims": len(todays),
+                "episodes": len({(window[i]["feed"], window[i]["episode_guid"]) for i in todays}),
+                "podcasts": len({window[i]["feed"] for i in todays}),
+                "window_claims": len(members[t]),
+                "centroid": json.dumps([round(float(x), 5) for x in centroid]),
+            }
+        )
+    topic_rows.sort(key=lambda r: (-r["podcasts"], -r["claims"], r["topic_id"]))
+    warehouse.replace_partition("topics", day, topic_rows)
+    warehouse.replace_partition("claim_topics", day, assignment_rows)
+    preview = [
+        {k: r[k] for k in ("topic_id", "label", "podcasts", "episodes", "claims")}
+        for r in topic_rows[:15]
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "window_claims": len(window),
+            "day_claims": len(today),
+            "show_repeats_left_out": int(repeats.sum()),
+            "topics_today": len(topic_rows),
+            "multi_show_topics": sum(1 for r in topic_rows if r["podcasts"] >= 2),
+            "top_topics": dg.MetadataValue.md(_table(preview)),
+        }
+    )
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no topics)"
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(r[h]) for h in head) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+@dg.asset_check(asset=topics, partitions_def=DAILY)
+def topics_unique_ids(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+    """A topic id appears once per day and every claim of the day has at most one topic."""
+    day = partition_day(context)
+    dupes = warehouse.query(
+        "SELECT topic_id, COUNT(*) AS n FROM topics WHERE partition_date = ? "
+        "GROUP BY topic_id HAVING COUNT(*) > 1",
+        [day],
+    )
+    multi = warehouse.query(
+        "SELECT claim_id, COUNT(*) AS n FROM claim_topics WHERE partition_date = ? "
+        "GROUP BY claim_id HAVING COUNT(*) > 1",
+        [day],
+    )
+    return dg.AssetCheckResult(
+        passed=not dupes and not multi,
+        metadata={"duplicate_topic_ids": len(dupes), "claims_in_two_topics": len(multi)},
+    )

@@ -1,0 +1,28 @@
+"""The Dagster code location: wiring only."""
+
+import dagster as dg
+
+from dagster_project.assets import audio, claims, digest, feeds, topics
+from dagster_project.assets.common import DAILY
+from dagster_project.resources.environment import build_resources
+
+STAGES = [feeds, audio, claims, topics, digest]
+
+daily_insights = dg.define_asset_job(
+    "daily_insights", selection=dg.AssetSelection.all(), partitions_def=DAILY
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(STAGES),
+        asset_checks=dg.load_asset_checks_from_modules(STAGES),
+        jobs=[daily_insights],
+        schedules=[
+            dg.build_schedule_from_partitioned_job(daily_insights, hour_of_day=6, minute_of_hour=0)
+        ],
+        resources=build_resources(),
+        # One process per run: the models load once, and warehouse writes never overlap.
+        executor=dg.in_process_executor,
+    )

@@ -1,0 +1,201 @@
+"""Claims: which transcript sentences assert something worth reporting, and how strongly.
+
+Works on spaCy spans (duck-typed: .text, tokens with .pos_/.dep_/.tag_/.like_num, .ents), so the
+rules are testable on any parsed sentence; the model itself is loaded by the Nlp resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+MIN_TOKENS = 6
+MIN_SCORE = 0.35
+
+SPONSOR = re.compile(
+    r"brought to you by|sponsored by|our sponsor|promo code|use (the )?code|coupon|"
+    r"percent off|% off|free trial|sign up (today |now )?at|dot com|\bwww\.|https?://|"
+    r"\b\w+\.(com|io|net|org|fm)\b|visit \w+ ?(dot|\.)|special offer|discount",
+    re.IGNORECASE,
+)
+SHOW_FRAME = re.compile(
+    r"welcome (back )?to|i'?m your host|i am your host|thanks for (listening|tuning|joining)|"
+    r"thank you for (listening|tuning|joining)|see you next|until next time|subscribe|"
+    r"rate and review|leave (us )?a review|that'?s (all|it) for (today|this week|now)|"
+    r"on today'?s (show|episode)|in this episode|joining me (today|now|again)|"
+    r"don'?t forget to|you'?re listening to|this has been|catch you|see you (then|soon)|"
+    r"great to (have|be) (you )?(here|on|back)|thanks for (having|coming)|good to be here|"
+    r"let'?s (get|dive) (started|in|into it)",
+    re.IGNORECASE,
+)
+BANTER = re.compile(
+    r"^(ha|haha|hah|lol|oh|wow|yeah|right|okay|ok|well|so|mm-?hmm|uh|um)\b[ ,.!]|"
+    r"\b(how was (your|the) (weekend|trip|vacation|holiday)|that'?s (so )?(funny|hilarious|"
+    r"a great story|great|amazing|wild|crazy|awesome)|good one|i love that|no way|my kids|"
+    r"my dog|my wife|my husband|coffee|weekend|weather)\b",
+    re.IGNORECASE,
+)
+FILLER_WORDS = {
+    "yeah", "right", "okay", "ok", "mm", "hmm", "mm-hmm", "uh", "um", "huh", "sure", "yes",
+    "no", "exactly", "totally", "absolutely", "wow", "oh", "ha", "so", "well", "like", "true",
+}  # fmt: skip
+CAUSAL = re.compile(
+    r"\b(because|therefore|thus|hence|as a result|leads? to|led to|due to|so that|which means|"
+    r"causes?|caused|drives?|driving|driven by|results? in|in order to|that'?s why|since)\b",
+    re.IGNORECASE,
+)
+REPORTING = re.compile(
+    r"\b(says?|said|argues?|argued|posits?|claims?|claimed|reports?|reported|according to|"
+    r"estimates?|estimated|found|shows?|showed|predicts?|warns?|warned|expects?|data)\b",
+    re.IGNORECASE,
+)
+COMPARATIVE = re.compile(
+    r"\b(more|less|fewer|than|most|least|cheaper|faster|bigger|larger|smaller|higher|lower|"
+    r"doubled?|tripled?|half|twice|outpace\w*|overtak\w*|surpass\w*)\b",
+    re.IGNORECASE,
+)
+QUESTION_START = re.compile(
+    r"^(what|why|how|who|whom|which|when|where)('s|\s+(is|are|was|were|do|does|did|can|could|"
+    r"would|should|will|has|have)\b)|"
+    r"^(do|does|did|is|are|was|were|can|could|would|should|will|have|has|shall|isn'?t|aren'?t|"
+    r"don'?t|doesn'?t)\s+(you|we|they|it|that|this|there|he|she)\b",
+    re.IGNORECASE,
+)
+HEDGE_START = re.compile(
+    r"^(and|but|so|well|look|honestly|frankly|basically|i mean|you know|okay|right|yeah|now)"
+    r"[, ]+|^(i (really |honestly )?(think|believe|would argue|'d argue|'d say|would say|"
+    r"suspect|guess|feel)( that)?|my (view|take|point) is( that)?|the point is( that)?)[, ]+",
+    re.IGNORECASE,
+)
+DISFLUENCY = re.compile(
+    r"(,\s*)?\b(you know|i mean|kind of|sort of|uh+|um+|er+|ah+)\b(,)?\s*|(?<=,)\s*like,\s*",
+    re.IGNORECASE,
+)
+REPEAT = re.compile(r"\b(\w+)( \1\b)+", re.IGNORECASE)
+CONTENT_POS = {"NOUN", "PROPN", "NUM", "ADJ", "VERB"}
+GOOD_ENTS = {
+    "PERSON", "ORG", "GPE", "NORP", "LOC", "PRODUCT", "EVENT", "LAW", "MONEY", "PERCENT",
+    "QUANTITY", "CARDINAL", "FAC", "WORK_OF_ART",
+}  # fmt: skip
+
+
+@dataclass
+class SentenceFeatures:
+    text: str
+    n_tokens: int
+    has_subject: bool
+    has_verb: bool
+    content_ratio: float
+    entities: list[str] = field(default_factory=list)  # entity texts
+    entity_labels: list[str] = field(default_factory=list)
+    has_number: bool = False
+
+
+def features(span) -> SentenceFeatures:
+    """What the rules need from a parsed sentence (a spaCy Span)."""
+    tokens = [t for t in span if not t.is_space]
+    words = [t for t in tokens if not t.is_punct]
+    ents = [e for e in span.ents if e.label_ in GOOD_ENTS]
+    return SentenceFeatures(
+        text=span.text.strip(),
+        n_tokens=len(words),
+        has_subject=any(t.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for t in tokens),
+        has_verb=any(t.pos_ in ("VERB", "AUX") for t in tokens),
+        content_ratio=(
+            sum(1 for t in words if t.pos_ in CONTENT_POS and not t.is_stop) / max(1, len(words))
+        ),
+        entities=[e.text for e in ents],
+        entity_labels=[e.label_ for e in ents],
+        has_number=any(t.like_num for t in tokens),
+    )
+
+
+def rejection(f: SentenceFeatures) -> str | None:
+    """Why a sentence is not a claim, or None when it is one."""
+    text = f.text.strip()
+    words = re.findall(r"[a-z'-]+", text.lower())
+    if words and all(w in FILLER_WORDS for w in words):
+        return "filler"
+    if text.endswith("?") or QUESTION_START.match(text):
+        return "question"
+    if SPONSOR.search(text):
+        return "sponsor"
+    if SHOW_FRAME.search(text):
+        return "show frame"
+    if f.n_tokens < MIN_TOKENS:
+        return "fragment"
+    if not (f.has_subject and f.has_verb):
+        return "fragment"
+    if BANTER.search(text) and not f.entities and not f.has_number and f.n_tokens < 14:
+        return "banter"
+    if f.content_ratio < 0.25:
+        return "banter"
+    return None
+
+
+def score(f: SentenceFeatures) -> float:
+    """How claim-like an accepted sentence is, 0..1: substance and specificity."""
+    s = 0.3 if (f.has_subject and f.has_verb) else 0.0
+    s += min(0.3, 0.12 * len(set(f.entity_labels)) + 0.04 * len(f.entities))
+    s += 0.12 if f.has_number else 0.0
+    s += 0.08 if COMPARATIVE.search(f.text) else 0.0
+    s += 0.1 if CAUSAL.search(f.text) else 0.0
+    s += 0.05 if REPORTING.search(f.text) else 0.0
+    s += 0.15 * min(1.0, f.content_ratio / 0.5)
+    if f.n_tokens > 45:
+        s -= 0.1
+    if re.match(r"^(i|we|my|our)\b", f.text, re.IGNORECASE) and not f.entities:
+        s -= 0.1
+    return round(max(0.0, min(1.0, s)), 3)
+
+
+def clean_text(text: str) -> str:
+    """The sentence as a reader sees it: disfluencies and repeated words out, one capital."""
+    out = DISFLUENCY.sub(" ", text)
+    out = REPEAT.sub(r"\1", out)
+    out = re.sub(r"\s+([,.;:!?])", r"\1", out)
+    out = re.sub(r",\s*,", ",", out)
+    out = re.sub(r"\s{2,}", " ", out).strip(" ,")
+    return out[:1].upper() + out[1:] if out else out
+
+
+def strip_hedges(text: str) -> str:
+    """'So I think China is ...' -> 'China is ...' (for attributed headlines)."""
+    prev = None
+    out = text.strip()
+    while prev != out:
+        prev = out
+        out = HEDGE_START.sub("", out, count=1).strip()
+    return out
+
+
+def claim_id(feed: str, guid: str, start_s: float, text: str) -> str:
+    key = f"{feed}\x1f{guid}\x1f{start_s:.2f}\x1f{text}"
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def normalise(text: str) -> str:
+    """Text for spotting repeats: lower case letters and digits only."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def attribute(transcript_speaker: str | None, persons: list[dict]) -> str | None:
+    """The named person who said a sentence, only where the feed supports it.
+
+    A published transcript's speaker label is evidence; so is an episode with one person only.
+    With several people and no speaker label nobody is named: a wrong name is worse than none.
+    """
+    names = [p["name"] for p in persons if p.get("name")]
+    if transcript_speaker:
+        label = transcript_speaker.strip()
+        for name in names:
+            if name.lower() == label.lower():
+                return name
+        role_match = [p["name"] for p in persons if p.get("role", "").lower() == label.lower()]
+        if len(role_match) == 1:
+            return role_match[0]
+        if len(label.split()) >= 2 and label[0].isupper():
+            return label
+        return None
+    return names[0] if len(names) == 1 else None

@@ -1,0 +1,29 @@
+"""Which addresses a feed or enclosure may point at."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlparse
+
+
+class BlockedAddressError(ValueError):
+    pass
+
+
+def check_public(url: str) -> None:
+    """Raise BlockedAddressError when the URL's host resolves to a non-public address."""
+    host = urlparse(url).hostname
+    if not host:
+        raise BlockedAddressError(f"{url} has no host")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        raise BlockedAddressError(f"{url}: cannot resolve {host} ({exc})") from exc
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not addr.is_global:
+            raise BlockedAddressError(
+                f"{url} resolves to {addr}, a private or local address "
+                "(set allow_private_network: true in the feeds file to allow it)"
+            )

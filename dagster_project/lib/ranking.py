@@ -1,0 +1,73 @@
+"""Which topics make the day's top five: support, quality, novelty, and no two alike."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Candidate:
+    topic_id: str
+    centroid: np.ndarray  # unit vector
+    podcasts: set[str]  # shows with a claim in the topic today
+    episodes: int
+    claims: int
+    quality: float  # mean score of the topic's best claims today, 0..1
+    last_featured: str | None = None  # date of the last digest that featured the topic
+    last_podcasts: set[str] = field(default_factory=set)  # shows cited that time
+
+    @property
+    def novelty(self) -> str:
+        return "recurring" if self.last_featured else "new"
+
+
+@dataclass(frozen=True)
+class RankingRules:
+    top_k: int = 5
+    min_podcasts: int = 2  # an insight is a theme that several shows discussed
+    recurring_weight: float = 0.6  # a featured topic counts less when it comes back
+    mmr_lambda: float = 0.3  # how much closeness to an already chosen insight costs
+    duplicate_similarity: float = 0.8  # two topics this close say the same thing
+
+
+def support_score(c: Candidate, rules: RankingRules) -> float:
+    """Breadth first (distinct shows, then episodes), then claim quality and novelty."""
+    breadth = len(c.podcasts) + 0.5 * c.episodes + 0.25 * math.log1p(c.claims)
+    weight = rules.recurring_weight if c.last_featured else 1.0
+    return breadth * (0.5 + c.quality) * weight
+
+
+def eligible(c: Candidate, rules: RankingRules) -> str | None:
+    """Why a topic cannot be an insight today, or None."""
+    if len(c.podcasts) < rules.min_podcasts:
+        return f"discussed by {len(c.podcasts)} show(s), fewer than {rules.min_podcasts}"
+    if c.last_featured and not (c.podcasts - c.last_podcasts):
+        return f"featured on {c.last_featured} and no new show has taken it up"
+    return None
+
+
+def select(candidates: list[Candidate], rules: RankingRules) -> list[tuple[Candidate, float]]:
+    """Greedy maximal marginal relevance: strong topics first, never two that say the same."""
+    pool = [c for c in candidates if eligible(c, rules) is None]
+    if not pool:
+        return []
+    scores = {c.topic_id: support_score(c, rules) for c in pool}
+    top = max(scores.values()) or 1.0
+    chosen: list[tuple[Candidate, float]] = []
+    while pool and len(chosen) < rules.top_k:
+        best, best_value = None, -math.inf
+        for c in pool:
+            closeness = max((float(c.centroid @ s.centroid) for s, _ in chosen), default=0.0)
+            if closeness >= rules.duplicate_similarity:
+                continue
+            value = scores[c.topic_id] / top - rules.mmr_lambda * max(0.0, closeness)
+            if value > best_value or (value == best_value and c.topic_id < best.topic_id):
+                best, best_value = c, value
+        if best is None:
+            break
+        chosen.append((best, scores[best.topic_id]))
+        pool.remove(best)
+    return chosen

@@ -1,0 +1,119 @@
+"""The warehouse tables (the contract in README), portable across DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "feed_fetches": [
+        ("partition_date", "DATE"),
+        ("feed", "TEXT"),
+        ("url", "TEXT"),
+        ("status", "TEXT"),  # fetched, not_modified, blocked, failed
+        ("http_status", "INTEGER"),
+        ("raw_sha256", "TEXT"),
+        ("title", "TEXT"),
+        ("items", "INTEGER"),
+        ("fetched_at", "TIMESTAMP"),
+        ("error", "TEXT"),
+    ],
+    "episodes": [
+        ("partition_date", "DATE"),
+        ("feed", "TEXT"),
+        ("guid", "TEXT"),
+        ("title", "TEXT"),
+        ("published_at", "TIMESTAMP"),
+        ("audio_url", "TEXT"),
+        ("audio_sha256", "TEXT"),
+        ("duration_s", "DOUBLE PRECISION"),
+        ("audio_type", "TEXT"),
+        ("audio_bytes", "BIGINT"),
+        ("description", "TEXT"),
+        ("author", "TEXT"),
+        ("link", "TEXT"),
+        ("persons", "TEXT"),  # JSON [{"name", "role"}]
+        ("transcript_url", "TEXT"),
+        ("transcript_type", "TEXT"),
+        ("feed_title", "TEXT"),
+    ],
+    "transcript_segments": [
+        ("partition_date", "DATE"),
+        ("feed", "TEXT"),
+        ("episode_guid", "TEXT"),
+        ("segment_index", "INTEGER"),
+        ("start_s", "DOUBLE PRECISION"),
+        ("end_s", "DOUBLE PRECISION"),
+        ("text", "TEXT"),
+        ("source", "TEXT"),  # whisper or feed
+        ("speaker", "TEXT"),
+        ("words", "TEXT"),  # JSON [[start_s, end_s, word], ...] when the transcriber gave them
+    ],
+    "claims": [
+        ("partition_date", "DATE"),
+        ("claim_id", "TEXT"),
+        ("feed", "TEXT"),
+        ("episode_guid", "TEXT"),
+        ("start_s", "DOUBLE PRECISION"),
+        ("end_s", "DOUBLE PRECISION"),
+        ("text", "TEXT"),
+        ("score", "DOUBLE PRECISION"),
+        ("speaker", "TEXT"),
+        ("raw_text", "TEXT"),  # the sentence as transcribed
+        ("entities", "TEXT"),  # JSON list of entity texts
+    ],
+    "topics": [
+        ("partition_date", "DATE"),
+        ("topic_id", "TEXT"),
+        ("label", "TEXT"),
+        ("keywords", "TEXT"),  # JSON list
+        ("claims", "INTEGER"),  # claims of the day in the topic
+        ("episodes", "INTEGER"),
+        ("podcasts", "INTEGER"),
+        ("window_claims", "INTEGER"),  # claims of the whole trailing window in the topic
+        ("centroid", "TEXT"),  # JSON list: the topic's unit embedding, for stable ids
+    ],
+    "claim_topics": [
+        ("partition_date", "DATE"),
+        ("claim_id", "TEXT"),
+        ("topic_id", "TEXT"),
+        ("centrality", "DOUBLE PRECISION"),
+    ],
+    "digest_insights": [
+        ("partition_date", "DATE"),
+        ("rank", "INTEGER"),
+        ("topic_id", "TEXT"),
+        ("headline", "TEXT"),
+        ("summary", "TEXT"),
+        ("novelty", "TEXT"),
+        ("citations", "TEXT"),  # JSON list, as in the digest JSON
+        ("topic_label", "TEXT"),
+        ("keywords", "TEXT"),
+        ("support", "TEXT"),
+        ("score", "DOUBLE PRECISION"),
+    ],
+    "failures": [
+        ("partition_date", "DATE"),
+        ("stage", "TEXT"),
+        ("feed", "TEXT"),
+        ("episode_guid", "TEXT"),
+        ("url", "TEXT"),
+        ("error", "TEXT"),
+        ("recorded_at", "TIMESTAMP"),
+    ],
+    "deliveries": [
+        ("partition_date", "DATE"),
+        ("channel", "TEXT"),
+        ("target", "TEXT"),
+        ("delivered_at", "TIMESTAMP"),
+        ("detail", "TEXT"),
+    ],
+}
+
+
+def create_statements() -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(f'{c} {t}' for c, t in cols)})"
+        for name, cols in TABLES.items()
+    ]
+
+
+def columns(table: str) -> list[str]:
+    return [c for c, _ in TABLES[table]]

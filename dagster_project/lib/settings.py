@@ -1,0 +1,82 @@
+"""Where the project's inputs and outputs live: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class FeedsFileError(ValueError):
+    """The feeds file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    feeds_file: Path
+    home: Path
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        feeds = Path(env.get("PODCAST_INSIGHTS_FEEDS") or PROJECT_ROOT / "feeds.yaml")
+        home = Path(env.get("PODCAST_INSIGHTS_HOME") or PROJECT_ROOT / "data")
+        return cls(feeds_file=feeds.resolve(), home=home.resolve())
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    feeds: tuple[FeedSpec, ...]
+    allow_private_network: bool = False
+
+
+def _resolve_url(url: str, base_dir: Path) -> str:
+    """Absolute http(s) URLs stay; `file:` URLs may be relative to the feeds file's folder."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        if not parsed.netloc:
+            raise FeedsFileError(f"feed url {url!r} has no host")
+        return url
+    if parsed.scheme == "file":
+        path = Path(parsed.netloc + parsed.path) if parsed.netloc else Path(parsed.path)
+        if not path.is_absolute():
+            path = base_dir / path
+        return path.resolve().as_uri()
+    raise FeedsFileError(f"feed url {url!r} must be http(s):// or file:")
+
+
+def load_feeds_file(path: Path) -> FeedsConfig:
+    """Read and validate the feeds file (see README: the contract)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise FeedsFileError(f"feeds file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise FeedsFileError(f"feeds file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("feeds"), list):
+        raise FeedsFileError(f"feeds file {path} needs a top-level 'feeds:' list")
+    seen: set[str] = set()
+    feeds = []
+    for i, item in enumerate(data["feeds"]):
+        if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
+            raise FeedsFileError(f"feeds file {path}: entry {i} needs 'name' and 'url'")
+        name = str(item["name"])
+        if name in seen:
+            raise FeedsFileError(f"feeds file {path}: feed name {name!r} is used twice")
+        seen.add(name)
+        feeds.append(FeedSpec(name=name, url=_resolve_url(str(item["url"]), Path(path).parent)))
+    allow = data.get("allow_private_network", False)
+    if not isinstance(allow, bool):
+        raise FeedsFileError(f"feeds file {path}: allow_private_network must be true or false")
+    return FeedsConfig(feeds=tuple(feeds), allow_private_network=allow)

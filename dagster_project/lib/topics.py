@@ -1,0 +1,102 @@
+"""Topic bookkeeping around the clustering: repeats, merges, stable ids, support counts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+OUTLIER = -1
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+def show_repeats(
+    feeds: Sequence[str], episodes: Sequence[str], embeddings: np.ndarray, threshold: float = 0.9
+) -> np.ndarray:
+    """True for claims a show repeats across its own episodes (catchphrases, intros, ads).
+
+    A sentence that recurs near-verbatim in another episode of the same feed is the show talking
+    about itself, not news, and would otherwise form a topic of its own.
+    """
+    n = len(feeds)
+    mask = np.zeros(n, dtype=bool)
+    if n < 2:
+        return mask
+    sims = unit(embeddings) @ unit(embeddings).T
+    feeds_a = np.asarray(feeds)
+    eps_a = np.asarray(episodes)
+    same_feed = feeds_a[:, None] == feeds_a[None, :]
+    other_episode = eps_a[:, None] != eps_a[None, :]
+    return ((sims >= threshold) & same_feed & other_episode).any(axis=1)
+
+
+def centroids(labels: np.ndarray, embeddings: np.ndarray) -> dict[int, np.ndarray]:
+    return {
+        int(t): unit(embeddings[labels == t].mean(axis=0, keepdims=True))[0]
+        for t in sorted(set(labels.tolist()))
+        if t != OUTLIER
+    }
+
+
+def merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float) -> np.ndarray:
+    """Join clusters whose centroids are closer than `threshold` (cosine): one theme, one topic."""
+    labels = labels.copy()
+    while True:
+        cents = centroids(labels, embeddings)
+        ids = list(cents)
+        best = (threshold, None, None)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                sim = float(cents[a] @ cents[b])
+                if sim >= best[0]:
+                    best = (sim, a, b)
+        if best[1] is None:
+            return labels
+        labels[labels == best[2]] = best[1]
+
+
+def stable_ids(
+    cluster_centroids: dict[int, np.ndarray],
+    cluster_members: dict[int, list[str]],
+    previous: dict[str, np.ndarray],
+    threshold: float = 0.75,
+) -> dict[int, str]:
+    """Give each cluster the id of the closest earlier topic, or a new id from its members.
+
+    Earlier topics are matched greedily, most similar pair first, each used once, so the same
+    theme keeps its id from day to day while new themes get ids derived from their claims.
+    """
+    pairs = []
+    for c, vec in cluster_centroids.items():
+        for tid, prev in previous.items():
+            sim = float(vec @ prev)
+            if sim >= threshold:
+                pairs.append((sim, c, tid))
+    assigned: dict[int, str] = {}
+    used: set[str] = set()
+    for _sim, c, tid in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        if c not in assigned and tid not in used:
+            assigned[c] = tid
+            used.add(tid)
+    for c in cluster_centroids:
+        if c not in assigned:
+            digest = hashlib.sha1("\n".join(sorted(cluster_members[c])).encode()).hexdigest()
+            assigned[c] = f"t{digest[:10]}"
+    return assigned
+
+
+def label_from_keywords(keywords: Sequence[str], n: int = 3) -> str:
+    """A short label: the top keywords, without words already inside a longer keyword."""
+    chosen: list[str] = []
+    for kw in keywords:
+        if any(kw in c or c in kw for c in chosen):
+            continue
+        chosen.append(kw)
+        if len(chosen) == n:
+            break
+    return " / ".join(chosen)

@@ -1,0 +1,51 @@
+"""The one place that decides the environment: which warehouse, which mail server, which paths."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dagster_project.lib.settings import Settings
+from dagster_project.resources.http import FeedClient
+from dagster_project.resources.mailer import Mailer
+from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+
+
+def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
+    """PostgreSQL when PODCAST_INSIGHTS_WAREHOUSE_URL names one, else DuckDB in the data folder."""
+    url = environ.get("PODCAST_INSIGHTS_WAREHOUSE_URL", "")
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresWarehouse(
+            url=url, db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights")
+        )
+    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"))
+
+
+def mailer_for(environ: Mapping[str, str]) -> Mailer:
+    recipients = [r.strip() for r in environ.get("PODCAST_INSIGHTS_SMTP_TO", "").split(",")]
+    return Mailer(
+        host=environ.get("PODCAST_INSIGHTS_SMTP_HOST", "localhost"),
+        port=int(environ.get("PODCAST_INSIGHTS_SMTP_PORT", "25")),
+        sender=environ.get("PODCAST_INSIGHTS_SMTP_FROM", "Podcast Insights <insights@localhost>"),
+        recipients=[r for r in recipients if r],
+        username=environ.get("PODCAST_INSIGHTS_SMTP_USER") or None,
+        password=environ.get("PODCAST_INSIGHTS_SMTP_PASSWORD") or None,
+        starttls=environ.get("PODCAST_INSIGHTS_SMTP_STARTTLS", "") == "1",
+    )
+
+
+def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    settings = Settings.from_env(dict(env))
+    return {
+        "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
+        "http": FeedClient(),
+        "transcriber": Transcriber(),
+        "nlp": Nlp(),
+        "topic_model": TopicModeler(),
+        "warehouse": warehouse_for(settings, env),
+        "mailer": mailer_for(env),
+    }

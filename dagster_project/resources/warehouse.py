@@ -1,0 +1,142 @@
+"""The analysts' warehouse: DuckDB by default, PostgreSQL in production, one interface."""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from dagster_project.lib.schema import TABLES, columns, create_statements
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Tables partitioned by day; every write replaces one partition's rows in one transaction."""
+
+    @abstractmethod
+    @contextmanager
+    def _connect(self) -> Iterator[Any]: ...
+
+    placeholder: str = "?"
+    _schema_ready: bool = PrivateAttr(default=False)
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._connect() as con:
+            cur = con.cursor()
+            for stmt in create_statements():
+                cur.execute(stmt)
+            con.commit()
+        self._schema_ready = True
+
+    def replace_partition(
+        self,
+        table: str,
+        partition_date: date,
+        rows: Sequence[Mapping[str, Any]],
+        where: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Delete the partition's rows (narrowed by `where`), insert `rows`: idempotent."""
+        cols = columns(table)
+        conds = ["partition_date = ?", *[f"{k} = ?" for k in (where or {})]]
+        params = [partition_date, *(where or {}).values()]
+        insert = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        values = [tuple({**r, "partition_date": partition_date}.get(c) for c in cols) for r in rows]
+        self.ensure_schema()
+        with self._connect() as con:
+            cur = con.cursor()
+            cur.execute(self._sql(f"DELETE FROM {table} WHERE {' AND '.join(conds)}"), params)
+            if values:
+                cur.executemany(self._sql(insert), values)
+            con.commit()
+        return len(values)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self.ensure_schema()
+        with self._connect() as con:
+            cur = con.cursor()
+            cur.execute(self._sql(sql), list(params))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def rows(
+        self, table: str, start: date, end: date | None = None, order_by: str | None = None
+    ) -> list[dict[str, Any]]:
+        """All rows of partitions start..end (inclusive)."""
+        assert table in TABLES, table
+        order = f" ORDER BY {order_by}" if order_by else ""
+        return self.query(
+            f"SELECT * FROM {table} WHERE partition_date BETWEEN ? AND ?{order}",
+            [start, end or start],
+        )
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on."""
+
+    path: str
+    lock_timeout_s: float = 120.0
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        import duckdb
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                con = duckdb.connect(self.path)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        try:
+            con.begin()
+            yield _OneCursor(con)
+        finally:
+            con.close()
+
+
+class _OneCursor:
+    """DuckDB's cursor() opens a second connection; keep one transaction on one connection."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+
+    def cursor(self) -> Any:
+        return self._con
+
+    def commit(self) -> None:
+        self._con.commit()
+
+
+class PostgresWarehouse(Warehouse):
+    """A PostgreSQL schema (created when missing)."""
+
+    url: str
+    db_schema: str = "podcast_insights"
+    placeholder: str = "%s"
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        import psycopg2
+
+        con = psycopg2.connect(self.url)
+        try:
+            cur = con.cursor()
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.db_schema}"')
+            cur.execute(f'SET search_path TO "{self.db_schema}"')
+            yield con
+        finally:
+            con.close()

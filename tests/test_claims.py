@@ -1,0 +1,96 @@
+"""Claim rules on sentences parsed by the packaged spaCy model (small: loads in about a second)."""
+
+import pytest
+
+from dagster_project.lib import claims as rules
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from dagster_project.resources.models import Nlp
+
+    return Nlp().load()
+
+
+def feats(nlp, text):
+    return rules.features(next(iter(nlp(text).sents)))
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("What do you make of that?", "question"),
+        ("Do you think China will keep releasing models", "question"),
+        ("This episode is brought to you by Acme VPN, the fastest VPN around.", "sponsor"),
+        ("Use promo code SIGNAL for twenty percent off your first order.", "sponsor"),
+        ("Head over to acme.com and start your free trial today.", "sponsor"),
+        ("Welcome back to Signal and Noise, the show about technology.", "show frame"),
+        ("Thanks for listening, and we will see you next week.", "show frame"),
+        ("Don't forget to subscribe and leave us a review.", "show frame"),
+        ("Yeah, right, okay.", "filler"),
+        ("Mm-hmm.", "filler"),
+        ("Ha, that's a great story.", "banter"),
+        ("How was the trip to Lisbon", "question"),
+        ("The cheaper models.", "fragment"),
+        ("What's your take on the grid", "question"),
+        ("And then.", "fragment"),
+    ],
+)
+def test_non_claims_are_left_out_with_their_reason(nlp, text, reason):
+    assert rules.rejection(feats(nlp, text)) == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "China releases open-weight models to undercut American AI companies.",
+        "Data centres could use nine percent of American electricity by 2030.",
+        "The Federal Reserve cut interest rates by a quarter point in September.",
+        "Because chip sanctions block inference exports, Chinese labs give their models away.",
+    ],
+)
+def test_claims_pass_and_score_above_the_bar(nlp, text):
+    f = feats(nlp, text)
+    assert rules.rejection(f) is None
+    assert rules.score(f) >= rules.MIN_SCORE
+
+
+def test_specific_claims_score_higher_than_vague_ones(nlp):
+    specific = feats(nlp, "Nvidia sold forty billion dollars of chips in 2025, more than Intel.")
+    vague = feats(nlp, "I think things are changing a lot these days in general.")
+    assert rules.score(specific) > rules.score(vague) + 0.2
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("So, you know, China is is releasing models.", "So China is releasing models."),
+        ("I mean, prices fell, uh, sharply.", "Prices fell sharply."),
+        ("the the grid is, um, strained.", "The grid is strained."),
+    ],
+)
+def test_clean_text_removes_disfluencies(raw, clean):
+    assert rules.clean_text(raw) == clean
+
+
+def test_strip_hedges():
+    assert rules.strip_hedges("So I think China is dumping models.") == "China is dumping models."
+    assert rules.strip_hedges("Well, my view is that rates fall.") == "rates fall."
+
+
+@pytest.mark.parametrize(
+    "speaker, persons, expected",
+    [
+        ("Marc Andreessen", [{"name": "Marc Andreessen", "role": "guest"}], "Marc Andreessen"),
+        (
+            "guest",
+            [{"name": "Ann Lee", "role": "guest"}, {"name": "Bo", "role": "host"}],
+            "Ann Lee",
+        ),
+        (None, [{"name": "Ann Lee", "role": "host"}], "Ann Lee"),  # a one-person show
+        (None, [{"name": "Ann Lee", "role": "host"}, {"name": "Bo Chan", "role": "guest"}], None),
+        (None, [], None),
+    ],
+)
+def test_attribution_only_where_the_feed_supports_it(speaker, persons, expected):
+    assert rules.attribute(speaker, persons) == expected

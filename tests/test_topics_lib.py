@@ -1,0 +1,38 @@
+import numpy as np
+
+from dagster_project.lib import topics as tl
+
+
+def test_show_repeats_flags_catchphrases_of_one_show_across_its_episodes():
+    e = np.asarray([[1, 0, 0], [1, 0.01, 0], [1, 0.01, 0], [0, 1, 0]], dtype=float)
+    mask = tl.show_repeats(["a", "a", "b", "a"], ["e1", "e2", "e3", "e1"], e)
+    # rows 0 and 1: same show, other episode, same words -> repeats; row 2 is another show.
+    assert mask.tolist() == [True, True, False, False]
+
+
+def test_same_episode_repetition_is_not_a_catchphrase():
+    e = np.asarray([[1, 0], [1, 0]], dtype=float)
+    assert not tl.show_repeats(["a", "a"], ["e1", "e1"], e).any()
+
+
+def test_merge_close_joins_split_themes():
+    e = np.asarray([[1, 0, 0], [0.95, 0.3, 0], [0, 0, 1], [0, 0.1, 1]], dtype=float)
+    merged = tl.merge_close(np.asarray([0, 1, 2, 2]), e, threshold=0.9)
+    assert merged[0] == merged[1] != merged[2]
+
+
+def test_stable_ids_reuse_the_closest_earlier_topic_once():
+    prev = {"tA": np.asarray([1.0, 0.0]), "tB": np.asarray([0.0, 1.0])}
+    cents = {0: np.asarray([0.99, 0.14]), 1: np.asarray([0.98, 0.2]), 2: np.asarray([0.0, 1.0])}
+    members = {0: ["c1"], 1: ["c2"], 2: ["c3"]}
+    ids = tl.stable_ids(cents, members, prev)
+    assert ids[0] == "tA" and ids[2] == "tB"
+    assert ids[1] not in ("tA", "tB")  # each earlier id is used once
+    assert tl.stable_ids(cents, members, prev) == ids  # deterministic
+
+
+def test_label_skips_overlapping_keywords():
+    assert (
+        tl.label_from_keywords(["open", "open source", "china", "models"])
+        == "open / china / models"
+    )
