@@ -1,0 +1,73 @@
+"""FeedClient against a real HTTP server on 127.0.0.1."""
+
+import pytest
+
+from dagster_project.resources.http import FeedClient, FetchError
+
+
+@pytest.fixture
+def site(tmp_path, serve):
+    (tmp_path / "feed.xml").write_bytes(b"<rss><channel><title>x</title></channel></rss>")
+    (tmp_path / "big.bin").write_bytes(b"\0" * 200_000)
+    return serve(tmp_path)
+
+
+def client(**kw) -> FeedClient:
+    return FeedClient(**{"backoff_s": 0.01, "retries": 2, **kw})
+
+
+def test_conditional_get_returns_304_when_unchanged(site):
+    c = client()
+    first = c.fetch_feed(f"{site.url}/etag/feed.xml", allow_private=True)
+    assert first.status == 200 and first.etag
+    again = c.fetch_feed(f"{site.url}/etag/feed.xml", allow_private=True, etag=first.etag)
+    assert again.status == 304 and again.body == b""
+    assert site.requests[-1][1]["If-None-Match"] == first.etag
+    assert site.requests[-1][1]["User-Agent"].startswith("PodcastInsights/")
+
+
+def test_private_addresses_are_refused_unless_allowed(site):
+    with pytest.raises(FetchError, match="private or local address"):
+        client().fetch_feed(f"{site.url}/feed.xml", allow_private=False)
+    assert site.requests == []  # refused before connecting
+
+
+def test_redirect_loops_stop(site):
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        client().fetch_feed(f"{site.url}/loop", allow_private=True)
+
+
+def test_404_is_an_error_naming_the_url(site):
+    with pytest.raises(FetchError, match="HTTP 404") as err:
+        client().fetch_feed(f"{site.url}/missing.xml", allow_private=True)
+    assert "/missing.xml" in str(err.value)
+
+
+def test_timeouts_are_retried_then_reported(site):
+    with pytest.raises(FetchError, match="failed after 2 attempts"):
+        client(read_timeout_s=0.5, retries=1).fetch_feed(f"{site.url}/slow", allow_private=True)
+
+
+def test_server_errors_are_retried_with_backoff(site):
+    response = client(retries=3).fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
+    assert response.status == 200 and b"<rss>" in response.body
+    assert site.httpd.flaky_calls == 3
+
+
+def test_download_streams_hashes_and_enforces_the_size_limit(site, tmp_path):
+    import hashlib
+
+    dl = client().download(f"{site.url}/big.bin", True, 1_000_000, tmp_path / "tmp")
+    assert dl.size == 200_000
+    assert dl.sha256 == hashlib.sha256(b"\0" * 200_000).hexdigest()
+    with pytest.raises(FetchError, match="over the 100000 byte limit"):
+        client().download(f"{site.url}/big.bin", True, 100_000, tmp_path / "tmp")
+    assert list((tmp_path / "tmp").glob("*.part")) == [dl.path]  # the partial file is gone
+
+
+def test_file_urls(tmp_path):
+    p = tmp_path / "feed.xml"
+    p.write_bytes(b"<rss/>")
+    assert client().fetch_feed(p.as_uri(), allow_private=False).body == b"<rss/>"
+    with pytest.raises(FetchError, match="no such file"):
+        client().fetch_feed((tmp_path / "nope.xml").as_uri(), allow_private=False)

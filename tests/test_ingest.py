@@ -1,0 +1,164 @@
+"""feeds -> episodes -> episode_audio through Dagster, against a real HTTP server: good input
+is stored once, bad input gets a named failure row and the rest of the day goes on."""
+
+import io
+import json
+import math
+import struct
+import wave
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from dagster_project.assets.audio import episode_audio
+from dagster_project.assets.feeds import episodes, feeds
+from dagster_project.resources.http import FeedClient
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import DuckDBWarehouse
+
+DAY = "2026-11-18"
+
+
+def tone(seconds: float = 1.0) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(i / 10))) for i in range(int(8000 * seconds))
+            )
+        )
+    return buf.getvalue()
+
+
+def rss(title: str, items: list[tuple[str, str, str]]) -> str:
+    body = "".join(
+        f"<item><title>{guid}</title><guid>{guid}</guid><pubDate>{when}</pubDate>"
+        + (f'<enclosure url="{url}" type="audio/wav"/>' if url else "")
+        + "</item>"
+        for guid, when, url in items
+    )
+    head = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+    return f"{head}{body}</channel></rss>"
+
+
+ON_DAY = "Wed, 18 Nov 2026 09:00:00 GMT"
+
+
+@pytest.fixture
+def world(tmp_path, serve):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "good.wav").write_bytes(tone())
+    (site / "empty.wav").write_bytes(b"")
+    (site / "text.wav").write_bytes(b"this is not audio at all " * 100)
+    (site / "huge.wav").write_bytes(tone(30))
+    (site / "good.xml").write_text(
+        rss(
+            "Good Show",
+            [
+                ("ok-1", ON_DAY, "../good.wav"),
+                ("empty-1", ON_DAY, "empty.wav"),
+                ("text-1", ON_DAY, "text.wav"),
+                ("huge-1", ON_DAY, "huge.wav"),
+                ("gone-1", ON_DAY, "missing.wav"),
+                ("no-audio", ON_DAY, ""),
+                ("old-1", "Tue, 17 Nov 2026 09:00:00 GMT", "good.wav"),
+            ],
+        )
+    )
+    (site / "notxml.xml").write_text("<html><body>Gone fishing")
+    server = serve(site)
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(
+        "allow_private_network: true\nfeeds:\n"
+        f"  - {{name: good, url: '{server.url}/good.xml'}}\n"
+        f"  - {{name: notxml, url: '{server.url}/notxml.xml'}}\n"
+        f"  - {{name: missing, url: '{server.url}/nope.xml'}}\n"
+        f"  - {{name: loop, url: '{server.url}/loop'}}\n"
+    )
+    resources = {
+        "data_home": DataHome(
+            home=str(tmp_path / "data"), feeds_file=str(feeds_file), max_audio_bytes=100_000
+        ),
+        "http": FeedClient(retries=0),
+        "warehouse": DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb")),
+    }
+    return server, resources
+
+
+def run(resources):
+    result = dg.materialize(
+        [feeds, episodes, episode_audio], partition_key=DAY, resources=resources
+    )
+    assert result.success
+    return result
+
+
+def test_bad_input_is_named_recorded_and_the_rest_goes_on(world):
+    _server, resources = world
+    run(resources)
+    wh = resources["warehouse"]
+    day = date.fromisoformat(DAY)
+    eps = {e["guid"]: e for e in wh.rows("episodes", day)}
+    assert set(eps) == {"ok-1", "empty-1", "text-1", "huge-1", "gone-1"}  # not old-1: other day
+    assert eps["ok-1"]["audio_sha256"] and eps["ok-1"]["duration_s"] == pytest.approx(1.0, 0.01)
+    assert all(eps[g]["audio_sha256"] is None for g in ("empty-1", "text-1", "huge-1", "gone-1"))
+    failures = {
+        (f["stage"], f["feed"], f["episode_guid"]): f["error"] for f in wh.rows("failures", day)
+    }
+    assert "not XML" in failures[("feeds", "notxml", None)]
+    assert "HTTP 404" in failures[("feeds", "missing", None)]
+    assert "redirects" in failures[("feeds", "loop", None)]
+    assert "empty" in failures[("episode_audio", "good", "empty-1")]
+    assert "not decodable" in failures[("episode_audio", "good", "text-1")]
+    assert "byte limit" in failures[("episode_audio", "good", "huge-1")]
+    assert "HTTP 404" in failures[("episode_audio", "good", "gone-1")]
+    assert "no audio enclosure" in failures[("episodes", "good", "no-audio")]
+    stored = list((resources["data_home"].root / "audio").glob("??/*.wav"))
+    assert [p.stem for p in stored] == [eps["ok-1"]["audio_sha256"]]
+
+
+def test_a_rerun_never_downloads_audio_twice_and_keeps_what_it_had(world):
+    server, resources = world
+    run(resources)
+    audio_gets = lambda: sum(1 for p, _ in server.requests if p == "/good.wav")  # noqa: E731
+    assert audio_gets() == 1
+    # The feed now fails: the episodes stored from it stay, with their audio.
+    (server.root / "good.xml").write_text("not xml any more")
+    result = run(resources)
+    assert audio_gets() == 1
+    meta = result.asset_materializations_for_node("episode_audio")[0].metadata
+    assert meta["cached"].value == 1 and meta["downloaded"].value == 0
+    eps = {e["guid"]: e for e in resources["warehouse"].rows("episodes", date.fromisoformat(DAY))}
+    assert eps["ok-1"]["audio_sha256"]
+
+
+def test_private_addresses_need_the_feeds_file_to_allow_them(world, tmp_path):
+    server, resources = world
+    feeds_file = tmp_path / "strict.yaml"
+    feeds_file.write_text(f"feeds:\n  - {{name: good, url: '{server.url}/good.xml'}}\n")
+    resources["data_home"] = DataHome(home=str(tmp_path / "data2"), feeds_file=str(feeds_file))
+    resources["warehouse"] = DuckDBWarehouse(path=str(tmp_path / "data2" / "w.duckdb"))
+    run(resources)
+    (failure,) = resources["warehouse"].rows("failures", date.fromisoformat(DAY))
+    assert "private or local address" in failure["error"] and failure["feed"] == "good"
+    assert server.requests == []
+
+
+def test_podcast_block_drops_the_feed(world):
+    server, resources = world
+    xml = (server.root / "good.xml").read_text()
+    (server.root / "good.xml").write_text(
+        xml.replace("<channel>", '<channel xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+                    "<podcast:block>yes</podcast:block>")
+    )  # fmt: skip
+    run(resources)
+    day = date.fromisoformat(DAY)
+    assert resources["warehouse"].rows("episodes", day) == []
+    statuses = {r["feed"]: r["status"] for r in resources["warehouse"].rows("feed_fetches", day)}
+    assert statuses["good"] == "blocked"
+    assert json.loads((resources["data_home"].root / "feeds" / "state.json").read_text())["good"]
