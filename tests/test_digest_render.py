@@ -38,6 +38,9 @@ def test_headline_attributes_and_keeps_names_capitalised():
     h = render.headline("The models are free", "Ann Lee", [])
     assert h == "Ann Lee argues that the models are free."
     assert render.headline("The models are free", None, []) == "The models are free."
+    # A claim that reports its own source is not put in the speaker's mouth.
+    h = render.headline("Figure says its robots work ten hour shifts", "Dana Reyes", ["Figure"])
+    assert h == "Figure says its robots work ten hour shifts."
 
 
 def test_deep_link():

@@ -56,3 +56,8 @@ def test_recurring_topics_rank_below_equal_new_ones():
     new = cand("new", vec(1, 0, 0), podcasts=3)
     back = cand("back", vec(0, 1, 0), podcasts=3, last_featured="2026-11-17", last_podcasts={"x"})
     assert [c.topic_id for c, _ in select([back, new], RankingRules())] == ["new", "back"]
+
+
+def test_loose_topics_are_not_insights():
+    chatter = cand("chatter", vec(1, 0, 0), podcasts=4, coherence=0.45)
+    assert "loosely related" in eligible(chatter, RankingRules())

@@ -57,6 +57,7 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
                 episodes=len({(m["feed"], m["episode_guid"]) for m in members}),
                 claims=len(members),
                 quality=float(np.mean(scores)),
+                coherence=float(np.mean([m["centrality"] for m in members])),
                 last_featured=last[0] if last else None,
                 last_podcasts=last[1] if last else set(),
             )

@@ -26,16 +26,20 @@ SHOW_FRAME = re.compile(
     r"on today'?s (show|episode)|in this episode|joining me (today|now|again)|"
     r"don'?t forget to|you'?re listening to|this has been|catch you|see you (then|soon)|"
     r"great to (have|be) (you )?(here|on|back)|thanks for (having|coming)|good to be here|"
-    r"let'?s (get|dive) (started|in|into it)",
+    r"let'?s (get|dive) (started|in|into it)|\bmy (guest|guests|co-?host|producer)\b|"
+    r"\b(just|only) me (today|this week)\b|\bwrote in\b|\bletters? coming\b|"
+    r"\bthanks? (to )?(everyone|all of you)\b|\bhere'?s what|\bhere is what|"
+    r"\bwelcome to the show\b|\bback with me\b",
     re.IGNORECASE,
 )
 BANTER = re.compile(
-    r"^(ha|haha|hah|lol|oh|wow|yeah|right|okay|ok|well|so|mm-?hmm|uh|um)\b[ ,.!]|"
+    r"^(ha|haha|hah|lol|oh|wow|aw|ooh)\b[ ,.!]|"
     r"\b(how was (your|the) (weekend|trip|vacation|holiday)|that'?s (so )?(funny|hilarious|"
     r"a great story|great|amazing|wild|crazy|awesome)|good one|i love that|no way|my kids|"
-    r"my dog|my wife|my husband|coffee|weekend|weather)\b",
+    r"my dog|my wife|my husband|coffee|weekend|weather|vacation|the food|birthday)\b",
     re.IGNORECASE,
 )
+SELF_INTRO = re.compile(r"\bI(?:'m| am) [A-Z][a-z]+\b")  # "I'm Dana Reyes": the show, not news
 FILLER_WORDS = {
     "yeah", "right", "okay", "ok", "mm", "hmm", "mm-hmm", "uh", "um", "huh", "sure", "yes",
     "no", "exactly", "totally", "absolutely", "wow", "oh", "ha", "so", "well", "like", "true",
@@ -97,6 +101,9 @@ def features(span) -> SentenceFeatures:
     tokens = [t for t in span if not t.is_space]
     words = [t for t in tokens if not t.is_punct]
     ents = [e for e in span.ents if e.label_ in GOOD_ENTS]
+    words_ = [t for t in span if not (t.is_space or t.is_punct)]
+    # A sentence that opens with a proper noun keeps its capital when quoted after "argues that".
+    lead = [words_[0].text] if words_ and words_[0].pos_ == "PROPN" else []
     return SentenceFeatures(
         text=span.text.strip(),
         n_tokens=len(words),
@@ -105,7 +112,7 @@ def features(span) -> SentenceFeatures:
         content_ratio=(
             sum(1 for t in words if t.pos_ in CONTENT_POS and not t.is_stop) / max(1, len(words))
         ),
-        entities=[e.text for e in ents],
+        entities=[e.text for e in ents] + lead,
         entity_labels=[e.label_ for e in ents],
         has_number=any(t.like_num for t in tokens),
     )
@@ -121,13 +128,13 @@ def rejection(f: SentenceFeatures) -> str | None:
         return "question"
     if SPONSOR.search(text):
         return "sponsor"
-    if SHOW_FRAME.search(text):
+    if SHOW_FRAME.search(text) or SELF_INTRO.search(text):
         return "show frame"
     if f.n_tokens < MIN_TOKENS:
         return "fragment"
     if not (f.has_subject and f.has_verb):
         return "fragment"
-    if BANTER.search(text) and not f.entities and not f.has_number and f.n_tokens < 14:
+    if BANTER.search(text) and not f.has_number and f.n_tokens < 18:
         return "banter"
     if f.content_ratio < 0.25:
         return "banter"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape as xml_escape
 
-from dagster_project.lib.claims import strip_hedges
+from dagster_project.lib.claims import REPORTING, strip_hedges
 
 REPORTING_VERB = "argues"
 
@@ -31,7 +31,9 @@ def headline(text: str, speaker: str | None, entities: list[str]) -> str:
     """One clear sentence, attributed when the speaker is known: 'Ann Lee argues that ...'."""
     body = strip_hedges(text)
     body = body[:1].upper() + body[1:]
-    if speaker:
+    # "Figure says ..." already names its source: the speaker is only reporting it.
+    reports_someone = REPORTING.search(" ".join(body.split()[:5]))
+    if speaker and not reports_someone:
         return sentence(f"{speaker} {REPORTING_VERB} that {_lower_first(body, entities)}")
     return sentence(body)
 

@@ -16,6 +16,7 @@ class Candidate:
     episodes: int
     claims: int
     quality: float  # mean score of the topic's best claims today, 0..1
+    coherence: float = 1.0  # mean cosine of the day's claims to the topic centroid
     last_featured: str | None = None  # date of the last digest that featured the topic
     last_podcasts: set[str] = field(default_factory=set)  # shows cited that time
 
@@ -30,7 +31,8 @@ class RankingRules:
     min_podcasts: int = 2  # an insight is a theme that several shows discussed
     recurring_weight: float = 0.6  # a featured topic counts less when it comes back
     mmr_lambda: float = 0.3  # how much closeness to an already chosen insight costs
-    duplicate_similarity: float = 0.8  # two topics this close say the same thing
+    duplicate_similarity: float = 0.6  # two topics this close say the same thing
+    min_coherence: float = 0.55  # mean closeness of a topic's claims to its centre
 
 
 def support_score(c: Candidate, rules: RankingRules) -> float:
@@ -44,6 +46,8 @@ def eligible(c: Candidate, rules: RankingRules) -> str | None:
     """Why a topic cannot be an insight today, or None."""
     if len(c.podcasts) < rules.min_podcasts:
         return f"discussed by {len(c.podcasts)} show(s), fewer than {rules.min_podcasts}"
+    if c.coherence < rules.min_coherence:
+        return f"claims too loosely related (coherence {c.coherence:.2f})"
     if c.last_featured and not (c.podcasts - c.last_podcasts):
         return f"featured on {c.last_featured} and no new show has taken it up"
     return None

@@ -117,7 +117,7 @@ class TopicModeler(dg.ConfigurableResource):
     n_neighbors: int = 10
     n_components: int = 5
     small_distance_threshold: float = 0.55  # cosine distance for agglomerative clustering
-    merge_similarity: float = 0.7  # clusters whose centroids are this close are one topic
+    merge_similarity: float = 0.6  # clusters whose centroids are this close are one topic
     _embedder: Any = PrivateAttr(default=None)
 
     def _load(self) -> Any:

@@ -1,0 +1,142 @@
+"""The demo day end to end: real HTTP, Whisper, spaCy, MiniLM and BERTopic, through the real
+Definitions. Ground truth comes from demo/shows/manifest.json (which the pipeline never reads)."""
+
+import json
+import re
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from tests.conftest import DEMO_SHOWS
+
+pytestmark = pytest.mark.slow
+DAY = "2026-11-18"
+MAIN_THEME = "china-open-ai"
+
+
+def norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def theme_of(citation: dict, manifest: dict) -> str | None:
+    """The label of the script line the citation's seconds overlap most."""
+    ep = manifest[citation["episode_guid"]]
+    best, overlap = None, 0.0
+    for line in ep["lines"]:
+        o = min(line["end_s"], citation["end_s"]) - max(line["start_s"], citation["start_s"])
+        if o > overlap:
+            best, overlap = line["label"], o
+    return best
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    from tests.conftest import Server
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    server = Server(DEMO_SHOWS)
+    feeds = tmp / "feeds.yaml"
+    names = sorted(p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml"))
+    feeds.write_text(
+        "allow_private_network: true\nfeeds:\n"
+        + "".join(f"  - {{name: {n}, url: '{server.url}/feeds/{n}.xml'}}\n" for n in names)
+    )
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PODCAST_INSIGHTS_FEEDS", str(feeds))
+    mp.setenv("PODCAST_INSIGHTS_HOME", str(tmp / "data"))
+    mp.delenv("PODCAST_INSIGHTS_WAREHOUSE_URL", raising=False)
+    from dagster_project.definitions import defs
+
+    definitions = defs()
+    job = definitions.resolve_job_def("daily_insights")
+    instance = dg.DagsterInstance.ephemeral()
+    first = job.execute_in_process(partition_key=DAY, instance=instance)
+    first_digest = (tmp / "data" / "digests" / f"{DAY}.json").read_text()
+    second = job.execute_in_process(partition_key=DAY, instance=instance)
+    manifest = {
+        e["guid"]: e for e in json.loads((DEMO_SHOWS / "manifest.json").read_text())["episodes"]
+    }
+    yield {
+        "first": first,
+        "second": second,
+        "first_digest": json.loads(first_digest),
+        "home": tmp / "data",
+        "warehouse": definitions.resources["warehouse"],
+        "manifest": manifest,
+        "server": server,
+    }
+    mp.undo()
+    server.close()
+
+
+def digest(run) -> dict:
+    return json.loads((run["home"] / "digests" / f"{DAY}.json").read_text())
+
+
+def test_the_run_succeeds_with_checks_passing(demo_run):
+    for result in (demo_run["first"], demo_run["second"]):
+        assert result.success
+        evaluations = result.get_asset_check_evaluations()
+        assert evaluations and all(e.passed for e in evaluations), [
+            (e.check_name, e.metadata) for e in evaluations if not e.passed
+        ]
+
+
+def test_only_the_days_episodes(demo_run):
+    eps = demo_run["warehouse"].rows("episodes", date.fromisoformat(DAY))
+    expected = {g for g, e in demo_run["manifest"].items() if e["published"].startswith(DAY)}
+    assert {e["guid"] for e in eps} == expected
+
+
+def test_the_seed_theme_is_one_insight_citing_several_shows(demo_run):
+    d = digest(demo_run)
+    themes = [{theme_of(c, demo_run["manifest"]) for c in i["citations"]} for i in d["insights"]]
+    main = [i for i, t in zip(d["insights"], themes, strict=True) if MAIN_THEME in t]
+    assert len(main) == 1, [i["headline"] for i in main]
+    (insight,) = main
+    assert insight["support"]["podcasts"] >= 3
+    assert len({c["podcast"] for c in insight["citations"]}) >= 3
+    assert len(insight["citations"]) >= 6
+
+
+def test_other_themes_fill_the_digest(demo_run):
+    d = digest(demo_run)
+    assert 4 <= len(d["insights"]) <= 5
+    assert len({i["topic_id"] for i in d["insights"]}) == len(d["insights"])
+    majority = []
+    for i in d["insights"]:
+        labels = [theme_of(c, demo_run["manifest"]) for c in i["citations"]]
+        majority.append(max(set(labels), key=labels.count))
+    assert len(set(majority)) == len(majority)  # no two insights about the same theme
+    assert not {"intro", "outro", "sponsor", "banter", "noise", "question"} & set(majority)
+
+
+def test_every_citation_is_inside_its_episode_and_quoted_from_its_transcript(demo_run):
+    wh = demo_run["warehouse"]
+    segments = wh.rows("transcript_segments", date.fromisoformat(DAY))
+    text = {}
+    for s in sorted(segments, key=lambda s: s["segment_index"]):
+        text[s["episode_guid"]] = text.get(s["episode_guid"], "") + " " + s["text"]
+    for insight in digest(demo_run)["insights"]:
+        for c in insight["citations"]:
+            duration = demo_run["manifest"][c["episode_guid"]]["duration_s"]
+            assert 0 <= c["start_s"] < c["end_s"] <= duration + 0.5
+            assert norm(c["quote"]) in norm(text[c["episode_guid"]])
+            assert c["url"].endswith(f"#t={int(c['start_s'])}")
+
+
+def test_a_speaker_named_by_the_feed_transcript_is_cited(demo_run):
+    speakers = {c["speaker"] for i in digest(demo_run)["insights"] for c in i["citations"]}
+    assert "Marc Andreessen" in speakers
+
+
+def test_the_rerun_reuses_audio_and_transcripts_and_gives_the_same_digest(demo_run):
+    first = demo_run["first"].asset_materializations_for_node("transcripts")[0].metadata
+    second = demo_run["second"].asset_materializations_for_node("transcripts")[0].metadata
+    assert first["transcribed"].value >= 6 and first["cached"].value == 0
+    assert second["transcribed"].value == 0
+    assert second["cached"].value == first["transcribed"].value
+    audio = demo_run["second"].asset_materializations_for_node("episode_audio")[0].metadata
+    assert audio["downloaded"].value == 0 and audio["cached"].value >= 8
+    assert digest(demo_run) == demo_run["first_digest"]
