@@ -36,3 +36,16 @@ def test_label_skips_overlapping_keywords():
         tl.label_from_keywords(["open", "open source", "china", "models"])
         == "open / china / models"
     )
+
+
+def test_refine_moves_strays_to_their_nearest_topic_and_pulls_in_close_outliers():
+    e = np.asarray(
+        [[1, 0, 0], [0.98, 0.2, 0], [0.1, 0, 1], [0, 0.1, 1], [0.97, 0, 0.1], [0, 1, 0]],
+        dtype=float,
+    )
+    # claim 4 is about theme 0 but was clustered with theme 1; claim 5 fits nothing.
+    labels = np.asarray([0, 0, 1, 1, 1, -1])
+    refined = tl.refine(labels, e, keep=0.4, join=0.6)
+    assert refined.tolist() == [0, 0, 1, 1, 0, -1]
+    outlier_close = tl.refine(np.asarray([0, 0, 1, 1, -1, -1]), e, keep=0.4, join=0.6)
+    assert outlier_close[4] == 0 and outlier_close[5] == -1

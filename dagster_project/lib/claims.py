@@ -22,7 +22,7 @@ SPONSOR = re.compile(
 SHOW_FRAME = re.compile(
     r"welcome (back )?to|i'?m your host|i am your host|thanks for (listening|tuning|joining)|"
     r"thank you for (listening|tuning|joining)|see you next|until next time|subscribe|"
-    r"rate and review|leave (us )?a review|that'?s (all|it) for (today|this week|now)|"
+    r"rate and review|leave (us )?a review|that'?s (all|it) for\b|"
     r"on today'?s (show|episode)|in this episode|joining me (today|now|again)|"
     r"don'?t forget to|you'?re listening to|this has been|catch you|see you (then|soon)|"
     r"great to (have|be) (you )?(here|on|back)|thanks for (having|coming)|good to be here|"

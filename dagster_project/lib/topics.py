@@ -16,7 +16,7 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def show_repeats(
-    feeds: Sequence[str], episodes: Sequence[str], embeddings: np.ndarray, threshold: float = 0.9
+    feeds: Sequence[str], episodes: Sequence[str], embeddings: np.ndarray, threshold: float = 0.85
 ) -> np.ndarray:
     """True for claims a show repeats across its own episodes (catchphrases, intros, ads).
 
@@ -58,6 +58,34 @@ def merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float) ->
         if best[1] is None:
             return labels
         labels[labels == best[2]] = best[1]
+
+
+def refine(
+    labels: np.ndarray, embeddings: np.ndarray, keep: float, join: float, rounds: int = 2
+) -> np.ndarray:
+    """Each claim to its nearest topic centre: strays leave, close outliers join.
+
+    Density clustering sometimes hangs a claim on the wrong theme or leaves a clear member out.
+    A claim stays in a topic only when that topic's centre is its nearest and at least `keep`
+    close; an outlier joins its nearest topic when it is at least `join` close.
+    """
+    labels = labels.copy()
+    vectors = unit(embeddings)
+    for _ in range(rounds):
+        cents = centroids(labels, embeddings)
+        if not cents:
+            return labels
+        ids = np.asarray(list(cents))
+        sims = vectors @ np.stack([cents[t] for t in ids]).T
+        best = ids[sims.argmax(axis=1)]
+        best_sim = sims.max(axis=1)
+        new = np.where(labels == OUTLIER, OUTLIER, best)
+        new = np.where((labels != OUTLIER) & (best_sim < keep), OUTLIER, new)
+        new = np.where((labels == OUTLIER) & (best_sim >= join), best, new)
+        if (new == labels).all():
+            break
+        labels = new
+    return labels
 
 
 def stable_ids(

@@ -15,7 +15,7 @@ import dagster as dg
 import numpy as np
 from pydantic import PrivateAttr
 
-from dagster_project.lib.topics import merge_close
+from dagster_project.lib.topics import merge_close, refine
 from dagster_project.lib.transcript_formats import Segment
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -118,6 +118,8 @@ class TopicModeler(dg.ConfigurableResource):
     n_components: int = 5
     small_distance_threshold: float = 0.55  # cosine distance for agglomerative clustering
     merge_similarity: float = 0.6  # clusters whose centroids are this close are one topic
+    keep_similarity: float = 0.4  # a claim further than this from its topic's centre leaves it
+    join_similarity: float = 0.6  # an outlier this close to a topic's centre joins it
     _embedder: Any = PrivateAttr(default=None)
 
     def _load(self) -> Any:
@@ -206,6 +208,7 @@ class TopicModeler(dg.ConfigurableResource):
         if groups:
             model.merge_topics(texts, groups)
             labels = np.asarray(model.topics_, dtype=int)
+        labels = refine(labels, embeddings, keep=self.keep_similarity, join=self.join_similarity)
         sizes = {t: int((labels == t).sum()) for t in set(labels.tolist())}
         labels = np.where([sizes[t] < 2 for t in labels], -1, labels)
         keywords = {
