@@ -1,0 +1,72 @@
+"""Production storage on the real PostgreSQL: the Dagster instance (dagster-postgres, through the
+dagster.yaml the README documents) and the warehouse, chosen by the environment."""
+
+import json
+import uuid
+
+import dagster as dg
+import pytest
+
+from dagster_project.assets.feeds import episodes, feeds
+from dagster_project.resources.environment import build_resources
+from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse
+from tests.conftest import DEMO_SHOWS, REPO
+
+pytestmark = pytest.mark.postgres
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def database():
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"pi_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(f"{SERVER}/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield name
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def test_environment_picks_the_warehouse():
+    pg = build_resources({"PODCAST_INSIGHTS_WAREHOUSE_URL": f"{SERVER}/test"})["warehouse"]
+    assert isinstance(pg, PostgresWarehouse) and pg.url.endswith("/test")
+    assert isinstance(build_resources({})["warehouse"], DuckDBWarehouse)
+
+
+def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database):
+    import psycopg2
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\n"
+        "storage:\n  postgres:\n    postgres_db:\n"
+        f"      hostname: 127.0.0.1\n      port: 5432\n      username: postgres\n"
+        f"      db_name: {database}\n"
+    )
+    resources = build_resources(
+        {
+            "PODCAST_INSIGHTS_FEEDS": str(REPO / "feeds.yaml"),
+            "PODCAST_INSIGHTS_HOME": str(tmp_path / "data"),
+            "PODCAST_INSIGHTS_WAREHOUSE_URL": f"{SERVER}/{database}",
+        }
+    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize(
+            [feeds, episodes],
+            partition_key="2026-11-18",
+            resources={k: resources[k] for k in ("data_home", "http", "warehouse")},
+            instance=instance,
+        )
+        assert result.success
+        assert instance.get_run_by_id(result.run_id).is_success
+    manifest = json.loads((DEMO_SHOWS / "manifest.json").read_text())
+    expected = {e["guid"] for e in manifest["episodes"] if e["partition_date"] == "2026-11-18"}
+    con = psycopg2.connect(f"{SERVER}/{database}")
+    cur = con.cursor()
+    cur.execute("SELECT COUNT(*) FROM runs")
+    assert cur.fetchone()[0] == 1  # the run is stored by dagster-postgres
+    cur.execute("SELECT guid FROM podcast_insights.episodes WHERE partition_date = '2026-11-18'")
+    assert {r[0] for r in cur.fetchall()} == expected
+    con.close()
