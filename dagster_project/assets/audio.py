@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, partition_day
+from dagster_project.assets.common import DAILY, Failures, finish, partition_day
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
 from dagster_project.lib.transcript_formats import (
@@ -81,10 +81,7 @@ def episode_audio(
         row.update(audio_sha256=dl.sha256, audio_bytes=dl.size, duration_s=round(seconds, 2))
     warehouse.replace_partition("episodes", day, rows)
     failed = failures.save(warehouse, day)
-    context.log.info(f"audio: {downloaded} downloaded, {cached} already stored, {failed} failed")
-    return dg.MaterializeResult(
-        metadata={"downloaded": downloaded, "cached": cached, "failed": failed}
-    )
+    return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})
 
 
 def _audio_file(data_home: DataHome, url: str) -> Path:
@@ -167,7 +164,7 @@ def transcripts(
     metadata = {**counts, "segments": len(rows), "failed": failed}
     if audio_s:
         metadata["speed_x_realtime"] = round(audio_s / whisper_s, 1)
-    return dg.MaterializeResult(metadata=metadata)
+    return finish(context, metadata)
 
 
 @dg.asset_check(asset=transcripts, partitions_def=DAILY)

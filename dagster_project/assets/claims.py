@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 import dagster as dg
 
 from dagster_project.assets.audio import transcripts
-from dagster_project.assets.common import DAILY, partition_day
+from dagster_project.assets.common import DAILY, finish, partition_day
 from dagster_project.lib import claims as rules
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.transcript_formats import Segment
@@ -72,14 +72,15 @@ def claims(
                 }
             )
     warehouse.replace_partition("claims", day, rows)
-    context.log.info(f"claims: {len(rows)} of {sentences} sentences; left out {dict(rejected)}")
-    return dg.MaterializeResult(
-        metadata={
+    context.log.info(f"sentences left out, by reason: {dict(rejected)}")
+    return finish(
+        context,
+        {
             "sentences": sentences,
             "claims": len(rows),
             "left_out": dg.MetadataValue.json(dict(rejected)),
             "attributed": sum(1 for r in rows if r["speaker"]),
-        }
+        },
     )
 
 

@@ -46,3 +46,14 @@ class Failures:
     def save(self, warehouse: Warehouse, day: date) -> int:
         warehouse.replace_partition("failures", day, self.rows, where={"stage": self.stage})
         return len(self.rows)
+
+
+def finish(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dg.MaterializeResult:
+    """The stage's result, and one log line of its numbers: the progress a person follows."""
+    numbers = ", ".join(
+        f"{k.replace('_', ' ')} {v}"
+        for k, v in metadata.items()
+        if isinstance(v, (int, float, str)) and not isinstance(v, bool)
+    )
+    context.log.info(f"done: {numbers}")
+    return dg.MaterializeResult(metadata=metadata)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.common import DAILY, partition_day
+from dagster_project.assets.common import DAILY, finish, partition_day
 from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
 from dagster_project.lib.ranking import Candidate, RankingRules, select
@@ -131,12 +131,13 @@ def daily_digest(
         for i in digest["insights"]
     ]
     warehouse.replace_partition("digest_insights", day, rows)
-    return dg.MaterializeResult(
-        metadata={
+    return finish(
+        context,
+        {
             "insights": len(rows),
             "citations": sum(len(i["citations"]) for i in digest["insights"]),
             "preview": dg.MetadataValue.md(render.to_markdown(_public(digest))),
-        }
+        },
     )
 
 
@@ -253,11 +254,12 @@ def digest_delivery(
             ]
             warehouse.replace_partition("deliveries", day, rows, where={"channel": "email"})
             email = f"sent to {len(mailer.recipients)} recipient(s)"
-    return dg.MaterializeResult(
-        metadata={
+    return finish(
+        context,
+        {
             "json": dg.MetadataValue.path(str(out / f"{day.isoformat()}.json")),
             "insights": len(digest["insights"]),
             "email": email,
             "rss_items": len(recent),
-        }
+        },
     )

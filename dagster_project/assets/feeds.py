@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, partition_day
+from dagster_project.assets.common import DAILY, Failures, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
 from dagster_project.resources.http import FeedClient, FetchError
 from dagster_project.resources.storage import DataHome
@@ -81,14 +81,15 @@ def feeds(
     _write_atomic(state_path, json.dumps(state, indent=2, sort_keys=True).encode())
     warehouse.replace_partition("feed_fetches", day, rows)
     failed = failures.save(warehouse, day)
-    return dg.MaterializeResult(
-        metadata={
+    return finish(
+        context,
+        {
             "feeds": len(rows),
             "fetched": sum(r["status"] == "fetched" for r in rows),
             "not_modified": sum(r["status"] == "not_modified" for r in rows),
             "blocked": sum(r["status"] == "blocked" for r in rows),
             "failed": failed,
-        }
+        },
     )
 
 
@@ -145,12 +146,13 @@ def episodes(
     per_feed: dict[str, int] = {}
     for r in rows:
         per_feed[r["feed"]] = per_feed.get(r["feed"], 0) + 1
-    return dg.MaterializeResult(
-        metadata={
+    return finish(
+        context,
+        {
             "episodes": len(rows),
             "kept_from_earlier_runs": len(kept),
             "per_feed": dg.MetadataValue.json(per_feed),
-        }
+        },
     )
 
 

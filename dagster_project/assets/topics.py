@@ -7,7 +7,7 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.assets.claims import claims
-from dagster_project.assets.common import DAILY, partition_day
+from dagster_project.assets.common import DAILY, finish, partition_day
 from dagster_project.lib import topics as tl
 from dagster_project.resources.models import TopicModeler
 from dagster_project.resources.warehouse import Warehouse
@@ -91,15 +91,16 @@ def topics(
         {k: r[k] for k in ("topic_id", "label", "podcasts", "episodes", "claims")}
         for r in topic_rows[:15]
     ]
-    return dg.MaterializeResult(
-        metadata={
+    return finish(
+        context,
+        {
             "window_claims": len(window),
             "day_claims": len(today),
             "show_repeats_left_out": int(repeats.sum()),
             "topics_today": len(topic_rows),
             "multi_show_topics": sum(1 for r in topic_rows if r["podcasts"] >= 2),
             "top_topics": dg.MetadataValue.md(_table(preview)),
-        }
+        },
     )
 
 
