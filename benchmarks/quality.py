@@ -1,11 +1,11 @@
 """Digest quality on labelled shows: recall, duplicates, junk, citation accuracy, repeatability.
 
-Renders benchmarks/quality/script.yaml (espeak-ng + ffmpeg) into a cache folder, runs the real
+Renders benchmarks/labelled_shows.yaml (espeak-ng + ffmpeg) into a cache folder, runs the real
 pipeline (Whisper, spaCy, MiniLM, BERTopic) day by day through the Definitions, and scores each
 digest against the script's labels. The pipeline sees only the feeds and the audio; the labels
 stay in manifest.json, read here and nowhere else.
 
-    .venv/bin/python benchmarks/quality.py [--script benchmarks/quality/script.yaml]
+    .venv/bin/python benchmarks/quality.py [--script benchmarks/labelled_shows.yaml]
 
 Targets: recall 1.0 of themes discussed by two or more shows, 0 duplicates, 0 junk, citation
 accuracy >= 0.95, the same digests on a rerun and on a backfill. Exit code 1 when one is missed.
@@ -124,8 +124,9 @@ def run_days(shows_dir: Path, home: Path, days: list[str]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--script", type=Path, default=REPO / "benchmarks/quality/script.yaml")
+    parser.add_argument("--script", type=Path, default=REPO / "benchmarks/labelled_shows.yaml")
     parser.add_argument("--cache", type=Path, default=REPO / "data/benchmarks")
+    parser.add_argument("--keep", action="store_true", help="keep the runs' data folders")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -182,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{value:.3f}" if isinstance(value, float) else value
         print(f"  {key:28s} {shown!s:>8}  {'ok' if targets[key] else 'MISSED'}")
     print(f"  ({len(days)} days, {len(episodes)} episodes, {elapsed:.0f} s)")
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"  data kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if all(targets.values()) else 1
 
 

@@ -35,6 +35,13 @@ def feats(nlp, text):
         ("My guest today is the venture capitalist Marc Andreessen.", "show frame"),
         ("It's just me today, my producer is stuck at an airport in Denver.", "show frame"),
         ("A quick thanks to everyone who wrote in last week.", "show frame"),
+        ("That's Capitol Brief for today.", "show frame"),
+        ("Homer Reed joins me, Homer, good to have you.", "show frame"),
+        ("Victor is here with me, welcome back.", "show frame"),
+        ("This episode is brought to you", "sponsor"),
+        ("Okay, I'm off to my nephew's football game.", "banter"),
+        ("A short one today, I have a train to catch.", "show frame"),
+        ("I just got back from the airport, which fits the story.", "banter"),
         ("How was the trip to Lisbon", "question"),
         ("The cheaper models.", "fragment"),
         ("What's your take on the grid", "question"),
@@ -52,6 +59,7 @@ def test_non_claims_are_left_out_with_their_reason(nlp, text, reason):
         "Data centres could use nine percent of American electricity by 2030.",
         "The Federal Reserve cut interest rates by a quarter point in September.",
         "Because chip sanctions block inference exports, Chinese labs give their models away.",
+        "At my school in Virginia, students talk more at lunch since phones were banned.",
     ],
 )
 def test_claims_pass_and_score_above_the_bar(nlp, text):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dagster_project.lib.ranking import Candidate, RankingRules, eligible, select
+from dagster_project.lib.ranking import Candidate, RankingRules, eligible, is_repeat, select
 
 
 def vec(*xs):
@@ -8,7 +8,7 @@ def vec(*xs):
     return v / np.linalg.norm(v)
 
 
-def cand(tid, direction, podcasts, episodes=None, claims=4, quality=0.6, **kw):
+def cand(tid, direction, podcasts, episodes=None, claims=4, quality=0.8, **kw):
     shows = {f"show{i}" for i in range(podcasts)}
     return Candidate(tid, direction, shows, episodes or podcasts, claims, quality, **kw)
 
@@ -43,18 +43,32 @@ def test_at_most_top_k():
     assert len(select(topics, RankingRules(top_k=5))) == 5
 
 
-def test_a_featured_topic_needs_a_new_show_to_come_back():
-    shows = {"show0", "show1"}
-    stale = cand("old", vec(1, 0, 0), podcasts=2, last_featured="2026-11-17", last_podcasts=shows)
-    assert "no new show" in eligible(stale, RankingRules())
-    fresh = cand("old", vec(1, 0, 0), podcasts=3, last_featured="2026-11-17", last_podcasts=shows)
+def test_a_featured_topic_needs_new_claims_to_come_back():
+    stale = cand("old", vec(1, 0, 0), podcasts=2, last_featured="2026-11-17", novel_podcasts={"a"})
+    assert "only 1 show(s) add claims" in eligible(stale, RankingRules())
+    fresh = cand(
+        "old", vec(1, 0, 0), podcasts=3, last_featured="2026-11-17", novel_podcasts={"a", "b"}
+    )
     assert eligible(fresh, RankingRules()) is None
     assert fresh.novelty == "recurring"
 
 
+def test_repeats_are_recognised_by_their_words():
+    earlier = ["China releases open models as a loss leader."]
+    assert is_repeat("China releases open models as a loss leader, again.", earlier)
+    assert not is_repeat("Regional banks merged in Ohio.", earlier)
+
+
+def test_weak_topics_are_not_insights():
+    weak = cand("weak", vec(1, 0, 0), podcasts=3, quality=0.5)
+    assert "too weak" in eligible(weak, RankingRules())
+
+
 def test_recurring_topics_rank_below_equal_new_ones():
     new = cand("new", vec(1, 0, 0), podcasts=3)
-    back = cand("back", vec(0, 1, 0), podcasts=3, last_featured="2026-11-17", last_podcasts={"x"})
+    back = cand(
+        "back", vec(0, 1, 0), podcasts=3, last_featured="2026-11-17", novel_podcasts={"x", "y"}
+    )
     assert [c.topic_id for c, _ in select([back, new], RankingRules())] == ["new", "back"]
 
 

@@ -49,3 +49,13 @@ def test_refine_moves_strays_to_their_nearest_topic_and_pulls_in_close_outliers(
     assert refined.tolist() == [0, 0, 1, 1, 0, -1]
     outlier_close = tl.refine(np.asarray([0, 0, 1, 1, -1, -1]), e, keep=0.4, join=0.6)
     assert outlier_close[4] == 0 and outlier_close[5] == -1
+
+
+def test_a_tiny_mixed_cluster_dissolves_into_the_themes_its_claims_belong_to():
+    theme_a = [[1, 0, 0], [0.95, 0.3, 0], [0.95, -0.3, 0]]
+    theme_b = [[0, 0, 1], [0, 0.3, 0.95], [0, -0.3, 0.95]]
+    mixed = [[0.9, 0, 0.44], [0.44, 0, 0.9]]  # one claim of each theme, clustered together
+    e = np.asarray(theme_a + theme_b + mixed, dtype=float)
+    labels = np.asarray([0, 0, 0, 1, 1, 1, 2, 2])
+    settled = tl.settle(labels, e, merge=0.95, keep=0.35, join=0.5)
+    assert settled.tolist() == [0, 0, 0, 1, 1, 1, 0, 1]

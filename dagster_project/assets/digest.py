@@ -10,7 +10,7 @@ import numpy as np
 from dagster_project.assets.common import DAILY, finish, partition_day
 from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
-from dagster_project.lib.ranking import Candidate, RankingRules, select
+from dagster_project.lib.ranking import Candidate, RankingRules, is_repeat, select
 from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -35,15 +35,16 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
     for a in warehouse.rows("claim_topics", day):
         if a["claim_id"] in claim_rows:
             by_topic[a["topic_id"]].append({**claim_rows[a["claim_id"]], **a})
-    featured: dict[str, tuple[str, set[str]]] = {}
+    featured: dict[str, tuple[str, list[str]]] = {}
     for r in warehouse.rows(
         "digest_insights",
         day - timedelta(days=config.novelty_lookback_days),
         day - timedelta(days=1),
         order_by="partition_date",
     ):
-        cited = {c["podcast_feed"] for c in json.loads(r["citations"]) if c.get("podcast_feed")}
-        featured[r["topic_id"]] = (r["partition_date"].isoformat(), cited)
+        quotes = [c["quote"] for c in json.loads(r["citations"])]
+        earlier = featured.get(r["topic_id"], ("", []))[1]
+        featured[r["topic_id"]] = (r["partition_date"].isoformat(), earlier + quotes)
     topic_rows = {t["topic_id"]: t for t in warehouse.rows("topics", day)}
     candidates = []
     for tid, members in by_topic.items():
@@ -59,7 +60,9 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
                 quality=float(np.mean(scores)),
                 coherence=float(np.mean([m["centrality"] for m in members])),
                 last_featured=last[0] if last else None,
-                last_podcasts=last[1] if last else set(),
+                novel_podcasts={m["feed"] for m in members if not is_repeat(m["text"], last[1])}
+                if last
+                else set(),
             )
         )
     rules = RankingRules(top_k=config.top_k, min_podcasts=config.min_podcasts)

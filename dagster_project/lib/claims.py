@@ -14,7 +14,7 @@ MIN_TOKENS = 6
 MIN_SCORE = 0.35
 
 SPONSOR = re.compile(
-    r"brought to you by|sponsored by|our sponsor|promo code|use (the )?code|coupon|"
+    r"brought to you|sponsored by|our sponsor|promo code|use (the )?code|coupon|"
     r"percent off|% off|free trial|sign up (today |now )?at|dot com|\bwww\.|https?://|"
     r"\b\w+\.(com|io|net|org|fm)\b|visit \w+ ?(dot|\.)|special offer|discount",
     re.IGNORECASE,
@@ -29,7 +29,10 @@ SHOW_FRAME = re.compile(
     r"let'?s (get|dive) (started|in|into it)|\bmy (guest|guests|co-?host|producer)\b|"
     r"\b(just|only) me (today|this week)\b|\bwrote in\b|\bletters? coming\b|"
     r"\bthanks? (to )?(everyone|all of you)\b|\bhere'?s what|\bhere is what|"
-    r"\bwelcome to the show\b|\bback with me\b",
+    r"\bwelcome to the show\b|\bback with me\b|\b(is|are) (here|with me|back)\b|joins? me\b|"
+    r"good to have you|welcome back|\b(a )?(short|quick) one (today|for you)|let'?s get (right )?"
+    r"(to it|going)|that'?s [\w' ]{1,30} for (today|this week|now|tonight)|\bletters\b|"
+    r"\bsee you (tomorrow|next|later)|\bthanks?,? \w+\W*$",
     re.IGNORECASE,
 )
 BANTER = re.compile(
@@ -39,6 +42,7 @@ BANTER = re.compile(
     r"my dog|my wife|my husband|coffee|weekend|weather|vacation|the food|birthday)\b",
     re.IGNORECASE,
 )
+FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|me|my|mine)\b")
 SELF_INTRO = re.compile(r"\bI(?:'m| am) [A-Z][a-z]+\b")  # "I'm Dana Reyes": the show, not news
 FILLER_WORDS = {
     "yeah", "right", "okay", "ok", "mm", "hmm", "mm-hmm", "uh", "um", "huh", "sure", "yes",
@@ -136,6 +140,9 @@ def rejection(f: SentenceFeatures) -> str | None:
         return "fragment"
     if BANTER.search(text) and not f.has_number and f.n_tokens < 18:
         return "banter"
+    topical = set(f.entity_labels) - {"PERSON", "CARDINAL", "ORDINAL", "DATE", "TIME"}
+    if FIRST_PERSON.search(text) and not f.has_number and not topical:
+        return "banter"  # the speaker's own day: "I'm off to my nephew's football game"
     if f.content_ratio < 0.25:
         return "banter"
     return None

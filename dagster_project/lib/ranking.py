@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ class Candidate:
     quality: float  # mean score of the topic's best claims today, 0..1
     coherence: float = 1.0  # mean cosine of the day's claims to the topic centroid
     last_featured: str | None = None  # date of the last digest that featured the topic
-    last_podcasts: set[str] = field(default_factory=set)  # shows cited that time
+    novel_podcasts: set[str] = field(default_factory=set)  # shows saying something not yet cited
 
     @property
     def novelty(self) -> str:
@@ -33,6 +34,7 @@ class RankingRules:
     mmr_lambda: float = 0.3  # how much closeness to an already chosen insight costs
     duplicate_similarity: float = 0.6  # two topics this close say the same thing
     min_coherence: float = 0.55  # mean closeness of a topic's claims to its centre
+    min_quality: float = 0.65  # mean score of the topic's best three claims
 
 
 def support_score(c: Candidate, rules: RankingRules) -> float:
@@ -48,8 +50,13 @@ def eligible(c: Candidate, rules: RankingRules) -> str | None:
         return f"discussed by {len(c.podcasts)} show(s), fewer than {rules.min_podcasts}"
     if c.coherence < rules.min_coherence:
         return f"claims too loosely related (coherence {c.coherence:.2f})"
-    if c.last_featured and not (c.podcasts - c.last_podcasts):
-        return f"featured on {c.last_featured} and no new show has taken it up"
+    if c.quality < rules.min_quality:
+        return f"claims too weak (quality {c.quality:.2f})"
+    if c.last_featured and len(c.novel_podcasts) < rules.min_podcasts:
+        return (
+            f"featured on {c.last_featured}; only {len(c.novel_podcasts)} show(s) add claims "
+            "not cited then"
+        )
     return None
 
 
@@ -75,3 +82,17 @@ def select(candidates: list[Candidate], rules: RankingRules) -> list[tuple[Candi
         chosen.append((best, scores[best.topic_id]))
         pool.remove(best)
     return chosen
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def is_repeat(text: str, earlier: list[str], threshold: float = 0.7) -> bool:
+    """True when a claim says what an earlier citation said (word overlap, Jaccard)."""
+    mine = words(text)
+    for other in earlier:
+        theirs = words(other)
+        if mine and theirs and len(mine & theirs) / len(mine | theirs) >= threshold:
+            return True
+    return False

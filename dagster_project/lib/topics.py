@@ -61,31 +61,55 @@ def merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float) ->
 
 
 def refine(
-    labels: np.ndarray, embeddings: np.ndarray, keep: float, join: float, rounds: int = 2
+    labels: np.ndarray, embeddings: np.ndarray, keep: float, join: float, rounds: int = 3
 ) -> np.ndarray:
     """Each claim to its nearest topic centre: strays leave, close outliers join.
 
-    Density clustering sometimes hangs a claim on the wrong theme or leaves a clear member out.
-    A claim stays in a topic only when that topic's centre is its nearest and at least `keep`
-    close; an outlier joins its nearest topic when it is at least `join` close.
+    Density clustering sometimes hangs a claim on the wrong theme, forms tiny mixed clusters or
+    leaves a clear member out. A claim's own topic is measured without the claim itself
+    (leave-one-out), so a cluster of two or three unrelated claims cannot hold on to its members
+    by their own weight. A claim stays in, or moves to, its nearest topic when that is at least
+    `keep` close; an outlier joins its nearest topic when it is at least `join` close.
     """
     labels = labels.copy()
     vectors = unit(embeddings)
     for _ in range(rounds):
-        cents = centroids(labels, embeddings)
-        if not cents:
+        ids = np.asarray(sorted(t for t in set(labels.tolist()) if t != OUTLIER))
+        if not len(ids):
             return labels
-        ids = np.asarray(list(cents))
-        sims = vectors @ np.stack([cents[t] for t in ids]).T
+        sums = np.stack([vectors[labels == t].sum(axis=0) for t in ids])
+        counts = np.asarray([(labels == t).sum() for t in ids])
+        sims = vectors @ unit(sums).T
+        for i, t in enumerate(labels):
+            if t == OUTLIER:
+                continue
+            k = int(np.flatnonzero(ids == t)[0])
+            if counts[k] == 1:
+                sims[i, k] = -1.0
+            else:
+                rest = unit((sums[k] - vectors[i])[None, :])[0]
+                sims[i, k] = float(vectors[i] @ rest)
         best = ids[sims.argmax(axis=1)]
         best_sim = sims.max(axis=1)
-        new = np.where(labels == OUTLIER, OUTLIER, best)
-        new = np.where((labels != OUTLIER) & (best_sim < keep), OUTLIER, new)
-        new = np.where((labels == OUTLIER) & (best_sim >= join), best, new)
+        new = np.where(best_sim >= keep, best, OUTLIER)
+        new = np.where((labels == OUTLIER) & (best_sim < join), OUTLIER, new)
         if (new == labels).all():
             break
         labels = new
     return labels
+
+
+def settle(
+    labels: np.ndarray, embeddings: np.ndarray, merge: float, keep: float, join: float
+) -> np.ndarray:
+    """Merge split themes and move strays until the clusters stop changing; drop singletons."""
+    for _ in range(4):
+        new = refine(merge_close(labels, embeddings, merge), embeddings, keep=keep, join=join)
+        if (new == labels).all():
+            break
+        labels = new
+    sizes = {t: int((labels == t).sum()) for t in set(labels.tolist())}
+    return np.where([sizes[t] < 2 for t in labels], OUTLIER, labels)
 
 
 def stable_ids(

@@ -15,7 +15,7 @@ import dagster as dg
 import numpy as np
 from pydantic import PrivateAttr
 
-from dagster_project.lib.topics import merge_close, refine
+from dagster_project.lib.topics import settle
 from dagster_project.lib.transcript_formats import Segment
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -118,8 +118,8 @@ class TopicModeler(dg.ConfigurableResource):
     n_components: int = 5
     small_distance_threshold: float = 0.55  # cosine distance for agglomerative clustering
     merge_similarity: float = 0.6  # clusters whose centroids are this close are one topic
-    keep_similarity: float = 0.4  # a claim further than this from its topic's centre leaves it
-    join_similarity: float = 0.6  # an outlier this close to a topic's centre joins it
+    keep_similarity: float = 0.35  # a claim further than this from its topic's centre leaves it
+    join_similarity: float = 0.5  # an outlier this close to a topic's centre joins it
     _embedder: Any = PrivateAttr(default=None)
 
     def _load(self) -> Any:
@@ -181,39 +181,42 @@ class TopicModeler(dg.ConfigurableResource):
                 linkage="average",
                 distance_threshold=self.small_distance_threshold,
             )
+        vectorizer = CountVectorizer(
+            stop_words="english", ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b"
+        )
         model = BERTopic(
             embedding_model=None,
             umap_model=reducer,
             hdbscan_model=clusterer,
-            vectorizer_model=CountVectorizer(
-                stop_words="english",
-                ngram_range=(1, 2),
-                min_df=1,
-                token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b",
-            ),
+            vectorizer_model=vectorizer,
             ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
             min_topic_size=self.min_cluster_size,
             calculate_probabilities=False,
             verbose=False,
         )
         labels, _ = model.fit_transform(texts, embeddings)
-        labels = np.asarray(labels, dtype=int)
-        merged = merge_close(labels, embeddings, self.merge_similarity)
-        groups = [
-            sorted(set(labels[merged == m].tolist()))
-            for m in sorted(set(merged.tolist()))
-            if m != -1
-        ]
-        groups = [g for g in groups if len(g) > 1]
-        if groups:
-            model.merge_topics(texts, groups)
-            labels = np.asarray(model.topics_, dtype=int)
-        labels = refine(labels, embeddings, keep=self.keep_similarity, join=self.join_similarity)
-        sizes = {t: int((labels == t).sum()) for t in set(labels.tolist())}
-        labels = np.where([sizes[t] < 2 for t in labels], -1, labels)
-        keywords = {
-            int(t): [w for w, _ in (model.get_topic(t) or [])][:8]
-            for t in set(labels.tolist())
-            if t != -1
-        }
-        return labels, keywords
+        labels = settle(
+            np.asarray(labels, dtype=int),
+            embeddings,
+            merge=self.merge_similarity,
+            keep=self.keep_similarity,
+            join=self.join_similarity,
+        )
+        return labels, ctfidf_keywords(texts, labels, vectorizer)
+
+
+def ctfidf_keywords(texts: list[str], labels: np.ndarray, vectorizer: Any, n: int = 8) -> dict:
+    """Each topic's top words by class-based TF-IDF (BERTopic's c-TF-IDF) over its claims."""
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    topics = sorted(t for t in set(labels.tolist()) if t != -1)
+    if not topics:
+        return {}
+    docs = [" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == k) for k in topics]
+    counts = vectorizer.fit_transform(docs)
+    weights = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
+    words = vectorizer.get_feature_names_out()
+    return {
+        k: [words[j] for j in np.argsort(-row, kind="stable")[:n] if row[j] > 0]
+        for k, row in zip(topics, weights, strict=True)
+    }

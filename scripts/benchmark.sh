@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Quality benchmark on labelled spoken shows (renders them with espeak-ng + ffmpeg), then speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+missing=""
+for tool in espeak-ng ffmpeg; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  echo "==> installing$missing (apt-get, needed to render the labelled shows)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q $missing >/dev/null
+  else sudo apt-get install -y -q $missing >/dev/null; fi
+fi
+source scripts/env.sh
+case "${1:-quality}" in
+  quality) python benchmarks/quality.py ;;
+  speed) python benchmarks/speed.py ;;
+  *) echo "usage: scripts/benchmark.sh [quality|speed]" >&2; exit 2 ;;
+esac
