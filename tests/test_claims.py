@@ -107,3 +107,11 @@ def test_strip_hedges():
 )
 def test_attribution_only_where_the_feed_supports_it(speaker, persons, expected):
     assert rules.attribute(speaker, persons) == expected
+
+
+def test_claims_that_report_a_named_source_are_marked(nlp):
+    assert feats(
+        nlp, "The FDIC, which insures deposits, says problem banks fell to 68."
+    ).cites_source
+    assert not feats(nlp, "I think problem banks fell to 68 this year.").cites_source
+    assert not feats(nlp, "Problem banks fell to 68 this year.").cites_source

@@ -41,6 +41,8 @@ def test_headline_attributes_and_keeps_names_capitalised():
     # A claim that reports its own source is not put in the speaker's mouth.
     h = render.headline("Figure says its robots work ten hour shifts", "Dana Reyes", ["Figure"])
     assert h == "Figure says its robots work ten hour shifts."
+    h = render.headline("The FDIC, which insures deposits, says banks fell", "Greg", [], True)
+    assert h == "The FDIC, which insures deposits, says banks fell."
 
 
 def test_deep_link():

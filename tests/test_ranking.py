@@ -75,3 +75,9 @@ def test_recurring_topics_rank_below_equal_new_ones():
 def test_loose_topics_are_not_insights():
     chatter = cand("chatter", vec(1, 0, 0), podcasts=4, coherence=0.45)
     assert "loosely related" in eligible(chatter, RankingRules())
+
+
+def test_more_claims_and_episodes_break_a_tie_between_equally_broad_topics():
+    many = cand("many", vec(1, 0, 0), podcasts=3, episodes=4, claims=17, quality=0.85)
+    few = cand("few", vec(0, 1, 0), podcasts=3, episodes=3, claims=9, quality=0.95)
+    assert [c.topic_id for c, _ in select([few, many], RankingRules())] == ["many", "few"]

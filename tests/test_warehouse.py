@@ -56,3 +56,16 @@ def test_duckdb_partitions(tmp_path):
 @pytest.mark.postgres
 def test_postgres_partitions(postgres_wh):
     exercise(postgres_wh)
+
+
+def test_an_older_warehouse_gains_new_columns_and_keeps_its_rows(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE claims (partition_date DATE, claim_id TEXT, text TEXT)")
+    con.execute("INSERT INTO claims VALUES ('2026-11-17', 'old', 'kept')")
+    con.close()
+    wh = DuckDBWarehouse(path=str(path))
+    wh.replace_partition("claims", DAY, [{"claim_id": "new", "text": "x", "cites_source": True}])
+    assert [r["claim_id"] for r in wh.rows("claims", date(2026, 11, 17), DAY)] == ["old", "new"]

@@ -69,6 +69,7 @@ def claims(
                     ),
                     "raw_text": f.text,
                     "entities": json.dumps(sorted(set(f.entities))),
+                    "cites_source": f.cites_source,
                 }
             )
     warehouse.replace_partition("claims", day, rows)

@@ -23,8 +23,19 @@ class DigestConfig(dg.Config):
 
 
 def _best_claim(claims: list[dict]) -> dict:
-    """The most central, cleanest claim: closeness to the theme first, then claim quality."""
-    return max(claims, key=lambda c: (0.6 * c["centrality"] + 0.4 * c["score"], c["claim_id"]))
+    """The headline: the cleanest of the topic's more central claims.
+
+    Only the more central half competes, so a strong claim that sits at the edge of the theme
+    never speaks for it; run-on sentences (a transcriber's missed full stop) lose.
+    """
+    ranked = sorted(claims, key=lambda c: (-c["centrality"], c["claim_id"]))
+    central = ranked[: max(1, (len(ranked) + 1) // 2)]
+
+    def value(c: dict) -> tuple[float, str]:
+        run_on = 0.2 if len(c["text"].split()) > 32 else 0.0
+        return 0.5 * c["centrality"] + 0.5 * c["score"] - run_on, c["claim_id"]
+
+    return max(central, key=value)
 
 
 def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
@@ -92,7 +103,10 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
             {
                 "rank": rank,
                 "headline": render.headline(
-                    best["text"], best["speaker"], json.loads(best["entities"] or "[]")
+                    best["text"],
+                    best["speaker"],
+                    json.loads(best["entities"] or "[]"),
+                    bool(best["cites_source"]),
                 ),
                 "summary": render.summary(shows, cand.episodes, cand.novelty, cand.last_featured),
                 "topic_id": cand.topic_id,

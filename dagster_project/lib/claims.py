@@ -98,6 +98,7 @@ class SentenceFeatures:
     entities: list[str] = field(default_factory=list)  # entity texts
     entity_labels: list[str] = field(default_factory=list)
     has_number: bool = False
+    cites_source: bool = False  # the main verb reports someone else: "The FDIC says ..."
 
 
 def features(span) -> SentenceFeatures:
@@ -119,7 +120,23 @@ def features(span) -> SentenceFeatures:
         entities=[e.text for e in ents] + lead,
         entity_labels=[e.label_ for e in ents],
         has_number=any(t.like_num for t in tokens),
+        cites_source=_cites_source(span),
     )
+
+
+REPORTING_LEMMAS = {
+    "say", "report", "argue", "claim", "estimate", "expect", "find", "show", "predict", "warn",
+    "posit", "forecast", "project", "announce", "believe", "think",
+}  # fmt: skip
+
+
+def _cites_source(span) -> bool:
+    """True when the sentence's main verb reports what a named third party says."""
+    root = span.root
+    if root.lemma_.lower() not in REPORTING_LEMMAS:
+        return False
+    subjects = [t for t in root.children if t.dep_ in ("nsubj", "nsubjpass")]
+    return any(t.pos_ in ("PROPN", "NOUN") for t in subjects)
 
 
 def rejection(f: SentenceFeatures) -> str | None:

@@ -27,13 +27,19 @@ def sentence(text: str) -> str:
     return text if re.search(r"[.!?]$", text) else text + "."
 
 
-def headline(text: str, speaker: str | None, entities: list[str]) -> str:
-    """One clear sentence, attributed when the speaker is known: 'Ann Lee argues that ...'."""
+def headline(
+    text: str, speaker: str | None, entities: list[str], cites_source: bool = False
+) -> str:
+    """One clear sentence, attributed when the speaker is known: 'Ann Lee argues that ...'.
+
+    A claim that already names its source ("The FDIC says ...") is the source's, not the
+    speaker's, and stays as it is.
+    """
     body = strip_hedges(text)
     body = body[:1].upper() + body[1:]
     # "Figure says ..." already names its source: the speaker is only reporting it.
     reports_someone = REPORTING.search(" ".join(body.split()[:5]))
-    if speaker and not reports_someone:
+    if speaker and not (reports_someone or cites_source):
         return sentence(f"{speaker} {REPORTING_VERB} that {_lower_first(body, entities)}")
     return sentence(body)
 

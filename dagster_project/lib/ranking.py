@@ -39,9 +39,9 @@ class RankingRules:
 
 def support_score(c: Candidate, rules: RankingRules) -> float:
     """Breadth first (distinct shows, then episodes), then claim quality and novelty."""
-    breadth = len(c.podcasts) + 0.5 * c.episodes + 0.25 * math.log1p(c.claims)
+    breadth = len(c.podcasts) + 0.5 * c.episodes + 0.5 * math.log1p(c.claims)
     weight = rules.recurring_weight if c.last_featured else 1.0
-    return breadth * (0.5 + c.quality) * weight
+    return breadth * (0.75 + 0.5 * c.quality) * weight
 
 
 def eligible(c: Candidate, rules: RankingRules) -> str | None:

@@ -58,6 +58,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("speaker", "TEXT"),
         ("raw_text", "TEXT"),  # the sentence as transcribed
         ("entities", "TEXT"),  # JSON list of entity texts
+        ("cites_source", "BOOLEAN"),  # the claim reports a named source ("The FDIC says ...")
     ],
     "topics": [
         ("partition_date", "DATE"),
@@ -112,6 +113,15 @@ def create_statements() -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(f'{c} {t}' for c, t in cols)})"
         for name, cols in TABLES.items()
+    ]
+
+
+def add_column_statements() -> list[str]:
+    """Columns added since a table was created (the warehouse grows, it is never rebuilt)."""
+    return [
+        f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {c} {t}"
+        for name, cols in TABLES.items()
+        for c, t in cols
     ]
 
 

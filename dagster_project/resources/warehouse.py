@@ -13,7 +13,12 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
-from dagster_project.lib.schema import TABLES, columns, create_statements
+from dagster_project.lib.schema import (
+    TABLES,
+    add_column_statements,
+    columns,
+    create_statements,
+)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -34,7 +39,7 @@ class Warehouse(dg.ConfigurableResource):
             return
         with self._connect() as con:
             cur = con.cursor()
-            for stmt in create_statements():
+            for stmt in create_statements() + add_column_statements():
                 cur.execute(stmt)
             con.commit()
         self._schema_ready = True
