@@ -4,6 +4,7 @@ import dagster as dg
 
 from dagster_project.assets import audio, claims, digest, feeds, topics
 from dagster_project.assets.common import DAILY
+from dagster_project.assets.marts import build_marts
 from dagster_project.resources.environment import build_resources
 
 STAGES = [feeds, audio, claims, topics, digest]
@@ -16,7 +17,7 @@ daily_insights = dg.define_asset_job(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES),
+        assets=[*dg.load_assets_from_modules(STAGES), build_marts()],
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
         jobs=[daily_insights],
         schedules=[

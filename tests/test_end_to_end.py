@@ -148,3 +148,15 @@ def test_the_rerun_reuses_audio_and_transcripts_and_gives_the_same_digest(demo_r
     audio = demo_run["second"].asset_materializations_for_node("episode_audio")[0].metadata
     assert audio["downloaded"].value == 0 and audio["cached"].value >= 8
     assert digest(demo_run) == demo_run["first_digest"]
+
+
+def test_the_dbt_marts_are_built_with_their_tests(demo_run):
+    wh = demo_run["warehouse"]
+    featured = wh.query(
+        "SELECT COUNT(*) AS n FROM topic_days WHERE partition_date = ? AND featured", [DAY]
+    )
+    assert featured[0]["n"] == len(digest(demo_run)["insights"])
+    shows = wh.query("SELECT feed, episodes FROM show_days WHERE partition_date = ?", [DAY])
+    assert sum(r["episodes"] for r in shows) == 8
+    checks = {e.check_name for e in demo_run["first"].get_asset_check_evaluations()}
+    assert "not_null_show_days_episodes" in checks, checks  # dbt tests run as asset checks

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, finish, partition_day
+from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
 from dagster_project.lib.transcript_formats import (
@@ -29,7 +29,13 @@ def _write_json(path: Path, data) -> None:
     tmp.replace(path)
 
 
-@dg.asset(partitions_def=DAILY, group_name="ingest", deps=[episodes], kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="ingest",
+    deps=[episodes],
+    kinds={"python"},
+)
 def episode_audio(
     context: dg.AssetExecutionContext, data_home: DataHome, http: FeedClient, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -89,7 +95,13 @@ def _audio_file(data_home: DataHome, url: str) -> Path:
     return data_home.path("audio", index[url]["file"])
 
 
-@dg.asset(partitions_def=DAILY, group_name="transcription", deps=[episode_audio], kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="transcription",
+    deps=[episode_audio],
+    kinds={"python"},
+)
 def transcripts(
     context: dg.AssetExecutionContext,
     data_home: DataHome,

@@ -8,10 +8,27 @@ import dagster as dg
 
 from dagster_project.resources.warehouse import Warehouse
 
-# Checks carry the daily partitions so they validate the partition that was just written.
+# Preview/beta parameters used on purpose: checks validate the partition just written, backfills
+# run one day at a time, and the first day has no day before it.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset`")
+warnings.filterwarnings("ignore", message="Parameter `allow_nonexistent_upstream_partitions`")
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+
+
+# One run per day: a day's topics and novelty build on the days before it.
+ONE_DAY_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+def previous_day(asset: str) -> dg.AssetDep:
+    """A dependency on the asset's own previous partition, so backfills run in date order."""
+    return dg.AssetDep(
+        asset,
+        partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+        ),
+    )
 
 
 def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:

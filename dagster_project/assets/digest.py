@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.common import DAILY, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    ONE_DAY_PER_RUN,
+    finish,
+    partition_day,
+    previous_day,
+)
 from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
 from dagster_project.lib.ranking import Candidate, RankingRules, is_repeat, select
@@ -125,7 +131,13 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
     return {"date": day.isoformat(), "insights": insights}
 
 
-@dg.asset(partitions_def=DAILY, group_name="digest", deps=[topics], kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="digest",
+    deps=[topics, previous_day("daily_digest")],
+    kinds={"python"},
+)
 def daily_digest(
     context: dg.AssetExecutionContext, config: DigestConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -222,7 +234,13 @@ class DeliveryConfig(dg.Config):
     force: bool = False  # send the email again for a day that already had it
 
 
-@dg.asset(partitions_def=DAILY, group_name="digest", deps=[daily_digest], kinds={"email"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="digest",
+    deps=[daily_digest],
+    kinds={"email"},
+)
 def digest_delivery(
     context: dg.AssetExecutionContext,
     config: DeliveryConfig,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, finish, partition_day
+from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
 from dagster_project.resources.http import FeedClient, FetchError
 from dagster_project.resources.storage import DataHome
@@ -24,7 +24,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-@dg.asset(partitions_def=DAILY, group_name="ingest", kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, group_name="ingest", kinds={"python"}
+)
 def feeds(
     context: dg.AssetExecutionContext, data_home: DataHome, http: FeedClient, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -93,7 +95,13 @@ def feeds(
     )
 
 
-@dg.asset(partitions_def=DAILY, group_name="ingest", deps=[feeds], kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="ingest",
+    deps=[feeds],
+    kinds={"python"},
+)
 def episodes(
     context: dg.AssetExecutionContext, data_home: DataHome, warehouse: Warehouse
 ) -> dg.MaterializeResult:

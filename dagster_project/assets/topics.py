@@ -7,7 +7,13 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.assets.claims import claims
-from dagster_project.assets.common import DAILY, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    ONE_DAY_PER_RUN,
+    finish,
+    partition_day,
+    previous_day,
+)
 from dagster_project.lib import topics as tl
 from dagster_project.resources.models import TopicModeler
 from dagster_project.resources.warehouse import Warehouse
@@ -18,7 +24,13 @@ class TopicsConfig(dg.Config):
     id_lookback_days: int = 30  # how far back a theme keeps its id
 
 
-@dg.asset(partitions_def=DAILY, group_name="analysis", deps=[claims], kinds={"python"})
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=ONE_DAY_PER_RUN,
+    group_name="analysis",
+    deps=[claims, previous_day("topics")],
+    kinds={"python"},
+)
 def topics(
     context: dg.AssetExecutionContext,
     config: TopicsConfig,

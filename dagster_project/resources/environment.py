@@ -9,6 +9,7 @@ from typing import Any
 from dagster_project.lib.settings import Settings
 from dagster_project.resources.http import FeedClient
 from dagster_project.resources.mailer import Mailer
+from dagster_project.resources.marts import DbtMarts
 from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
@@ -40,12 +41,18 @@ def mailer_for(environ: Mapping[str, str]) -> Mailer:
 def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     settings = Settings.from_env(dict(env))
+    warehouse = warehouse_for(settings, env)
     return {
         "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
         "http": FeedClient(),
         "transcriber": Transcriber(),
         "nlp": Nlp(),
         "topic_model": TopicModeler(),
-        "warehouse": warehouse_for(settings, env),
+        "warehouse": warehouse,
         "mailer": mailer_for(env),
+        "dbt_marts": (
+            DbtMarts(postgres_url=warehouse.url, postgres_schema=warehouse.db_schema)
+            if isinstance(warehouse, PostgresWarehouse)
+            else DbtMarts(duckdb_path=warehouse.path)
+        ),
     }

@@ -1,0 +1,61 @@
+"""dbt over the warehouse: the marts analysts read, built after each day's tables."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from dagster_project.lib.settings import PROJECT_ROOT
+
+DBT_DIR = PROJECT_ROOT / "dbt"
+
+
+class DbtMarts(dg.ConfigurableResource):
+    """Runs `dbt build` against the same warehouse the pipeline writes (DuckDB or PostgreSQL)."""
+
+    duckdb_path: str = ""  # the DuckDB warehouse file; unused when postgres_url is set
+    postgres_url: str = ""
+    postgres_schema: str = "podcast_insights"
+
+    def _env(self) -> dict[str, str]:
+        env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        if self.postgres_url:
+            url = urlparse(self.postgres_url)
+            env.update(
+                PODCAST_INSIGHTS_DBT_TARGET="postgres",
+                PODCAST_INSIGHTS_PG_HOST=url.hostname or "127.0.0.1",
+                PODCAST_INSIGHTS_PG_PORT=str(url.port or 5432),
+                PODCAST_INSIGHTS_PG_USER=unquote(url.username or "postgres"),
+                PODCAST_INSIGHTS_PG_PASSWORD=unquote(url.password or ""),
+                PODCAST_INSIGHTS_PG_DB=url.path.lstrip("/") or "postgres",
+                PODCAST_INSIGHTS_WAREHOUSE_SCHEMA=self.postgres_schema,
+            )
+        else:
+            env.update(
+                PODCAST_INSIGHTS_DBT_TARGET="duckdb",
+                PODCAST_INSIGHTS_HOME=os.path.dirname(os.path.abspath(self.duckdb_path)),
+            )
+        return env
+
+    @contextmanager
+    def _environment(self) -> Iterator[None]:
+        """dbt reads its connection from the environment (profiles.yml); set it for the call."""
+        saved = {k: os.environ.get(k) for k in self._env()}
+        os.environ.update(self._env())
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def build(self, context: dg.AssetExecutionContext) -> Iterator[Any]:
+        cli = DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR))
+        with self._environment():
+            yield from cli.cli(["build"], context=context).stream()
