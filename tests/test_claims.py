@@ -115,3 +115,26 @@ def test_claims_that_report_a_named_source_are_marked(nlp):
     ).cites_source
     assert not feats(nlp, "I think problem banks fell to 68 this year.").cites_source
     assert not feats(nlp, "Problem banks fell to 68 this year.").cites_source
+
+
+@pytest.mark.parametrize(
+    "persons, author, named, expected",
+    [
+        # podcast:person wins over everything else
+        ([{"name": "Ann Lee", "role": "host"}], "Bo Chan", ["Bo Chan"], ["Ann Lee"]),
+        # an itunes:author that is a person is the host; names in the description are guests
+        ([], "Ann Lee", ["Ann Lee", "Marc Andreessen"], ["Ann Lee", "Marc Andreessen"]),
+        # a company as author is nobody; single names are too vague to attribute
+        ([], "Acme Media", ["Marc Andreessen", "Marc"], ["Marc Andreessen"]),
+        ([], None, [], []),
+    ],
+)
+def test_episode_people_from_metadata(persons, author, named, expected):
+    assert [p["name"] for p in rules.episode_people(persons, author, named)] == expected
+
+
+def test_a_solo_show_known_only_from_its_author_is_attributed():
+    people = rules.episode_people([], "Ann Lee", ["Ann Lee"])
+    assert rules.attribute(None, people) == "Ann Lee"
+    with_guest = rules.episode_people([], "Ann Lee", ["Ann Lee", "Marc Andreessen"])
+    assert rules.attribute(None, with_guest) is None  # two people, no speaker labels: nobody

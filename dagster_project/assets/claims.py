@@ -42,10 +42,13 @@ def claims(
     by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day):
         by_episode[(r["feed"], r["episode_guid"])].append(r)
-    persons = {
-        (e["feed"], e["guid"]): json.loads(e["persons"] or "[]")
-        for e in warehouse.rows("episodes", day)
-    }
+    persons = {}
+    for e in warehouse.rows("episodes", day):
+        text = f"{e['author'] or ''}. {e['title']}. {e['description'] or ''}"
+        named = sorted({ent.text for ent in nlp.parse(text).ents if ent.label_ == "PERSON"})
+        persons[(e["feed"], e["guid"])] = rules.episode_people(
+            json.loads(e["persons"] or "[]"), e["author"], named
+        )
     rows, rejected, sentences = [], Counter(), 0
     for (feed, guid), seg_rows in sorted(by_episode.items()):
         timed = join_segments(_segments(seg_rows))

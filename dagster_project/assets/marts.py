@@ -15,10 +15,18 @@ class Translator(DagsterDbtTranslator):
         return "marts"
 
 
-def build_marts() -> dg.AssetsDefinition:
-    """The dbt assets; parses the dbt project first when its manifest is missing."""
-    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+def _manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = [*DBT_DIR.glob("*.yml"), *DBT_DIR.glob("models/**/*")]
+    return any(p.stat().st_mtime > built for p in sources if p.is_file())
+
+
+def build_marts() -> dg.AssetsDefinition:
+    """The dbt assets; parses the dbt project first when its manifest is missing or stale."""
+    project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+    if _manifest_is_stale(project):
         project.preparer.prepare(project)
 
     @dbt_assets(

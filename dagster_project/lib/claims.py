@@ -230,3 +230,20 @@ def attribute(transcript_speaker: str | None, persons: list[dict]) -> str | None
             return label
         return None
     return names[0] if len(names) == 1 else None
+
+
+def episode_people(persons: list[dict], author: str | None, named_in_text: list[str]) -> list[dict]:
+    """Who is on an episode, from its metadata, most explicit source first.
+
+    `podcast:person` tags win. Without them, an `itunes:author` that reads as a person's name is
+    the host, and people that NER finds in the episode's title or description are guests.
+    """
+    if persons:
+        return persons
+    people: list[dict] = []
+    if author and author in named_in_text:
+        people.append({"name": author, "role": "host"})
+    for name in named_in_text:
+        if len(name.split()) >= 2 and all(p["name"] != name for p in people):
+            people.append({"name": name, "role": "guest"})
+    return people
