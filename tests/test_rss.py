@@ -51,7 +51,7 @@ def test_parse_feed_resolves_urls_people_transcripts_and_utc_days():
     assert first.transcript_url == "http://127.0.0.1:8000/t/sn-101.vtt"
     assert first.transcript_type == "text/vtt"
     assert second.guid == "https://cdn.example.com/b.mp3"  # no guid: the enclosure URL
-    assert dict(feed.skipped) == {
+    assert {label: why for label, why, _ in feed.skipped} == {
         "sn-103": "no audio enclosure",
         "sn-101": "duplicate guid in feed",
     }
@@ -93,3 +93,21 @@ def test_unusable_feeds_raise_with_the_feed_named(raw, message):
 )
 def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds
+
+
+def test_a_remote_feed_cannot_point_at_local_files():
+    raw = FEED.replace(b'url="../audio/sn-101.mp3"', b'url="file:///etc/passwd"').replace(
+        b'url="../t/sn-101.vtt"', b'url="file:///etc/hostname"'
+    )
+    feed = parse_feed(raw, "sn", "https://example.com/feeds/sn.xml")
+    assert all(e.audio_url.startswith("https://") for e in feed.episodes)
+    assert any("not an http(s) URL" in why for _, why, _ in feed.skipped)
+    # A local feed (the demo's file: feeds) may use local files.
+    local = parse_feed(FEED, "sn", "file:///srv/shows/feeds/sn.xml")
+    assert local.episodes[0].audio_url == "file:///srv/shows/audio/sn-101.mp3"
+
+
+def test_a_remote_feeds_local_transcript_link_is_dropped():
+    raw = FEED.replace(b'url="../t/sn-101.vtt"', b'url="file:///etc/hostname"')
+    (first, _) = parse_feed(raw, "sn", "https://example.com/feeds/sn.xml").episodes
+    assert first.transcript_url is None

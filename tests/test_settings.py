@@ -26,6 +26,7 @@ def test_relative_file_urls_resolve_against_the_feeds_file(tmp_path):
         ("nothing: here\n", "'feeds:' list"),
         ("feeds: [\n", "not valid YAML"),
         ("allow_private_network: maybe\nfeeds: []\n", "true or false"),
+        ("feeds:\n  - {name: ../../etc, url: 'http://x/1'}\n", "must be a slug"),
     ],
 )
 def test_bad_feeds_files_name_the_problem(tmp_path, text, message):

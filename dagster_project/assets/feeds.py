@@ -121,8 +121,9 @@ def episodes(
         except FeedError as exc:
             failures.add(fetch["feed"], str(exc), url=fetch["url"])
             continue
-        for guid_or_title, why in parsed.skipped:
-            failures.add(fetch["feed"], f"item left out: {why}", episode_guid=guid_or_title)
+        for guid_or_title, why, item_day in parsed.skipped:
+            if item_day in (day, None):
+                failures.add(fetch["feed"], f"item left out: {why}", episode_guid=guid_or_title)
         for ep in parsed.episodes:
             if ep.partition_date != day:
                 continue

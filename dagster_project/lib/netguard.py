@@ -11,6 +11,21 @@ class BlockedAddressError(ValueError):
     pass
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _unwrap(addr: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """The IPv4 address inside an IPv6 one (mapped, 6to4, NAT64, compatible), else itself."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped:
+            return addr.ipv4_mapped
+        if addr.sixtofour:
+            return addr.sixtofour
+        if addr in NAT64 or int(addr) >> 32 == 0:
+            return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return addr
+
+
 def check_public(url: str) -> None:
     """Raise BlockedAddressError when the URL's host resolves to a non-public address."""
     host = urlparse(url).hostname
@@ -21,7 +36,7 @@ def check_public(url: str) -> None:
     except socket.gaierror as exc:
         raise BlockedAddressError(f"{url}: cannot resolve {host} ({exc})") from exc
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        addr = _unwrap(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
         if not addr.is_global:
             raise BlockedAddressError(
                 f"{url} resolves to {addr}, a private or local address "

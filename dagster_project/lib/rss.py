@@ -6,7 +6,7 @@ import calendar
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 import defusedxml.ElementTree as SafeET
 import feedparser
@@ -53,7 +53,7 @@ class ParsedFeed:
     title: str
     blocked: bool
     episodes: list[Episode]
-    skipped: list[tuple[str, str]]  # (item id or title, why) for items left out
+    skipped: list[tuple[str, str, date | None]]  # (item id or title, why, UTC day) left out
 
 
 def parse_duration(value: str | None) -> float | None:
@@ -149,6 +149,18 @@ def episode_guid(guid: str | None, audio_url: str | None) -> str | None:
     return None
 
 
+def _link(feed_url: str, href: str) -> str | None:
+    """An item's link made absolute; http(s) only, unless the feed itself is a local file.
+
+    A remote feed must not point the pipeline at files on this machine (file:///etc/...).
+    """
+    url = urljoin(feed_url, href.strip())
+    scheme = urlparse(url).scheme
+    if scheme in ("http", "https") or (scheme == "file" and urlparse(feed_url).scheme == "file"):
+        return url
+    return None
+
+
 def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
     """Parse a podcast feed; relative enclosure and transcript URLs resolve against feed_url."""
     _check_xml(raw, feed)
@@ -157,9 +169,11 @@ def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
         raise FeedError(f"feed {feed!r}: XML but not an RSS or Atom feed")
     channel_blocked, channel_persons, extras = _podcast_extras(raw)
     episodes: list[Episode] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str, date | None]] = []
     seen: set[str] = set()
     for entry in parsed.entries:
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        day = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC).date() if stamp else None
         enclosures = [
             link
             for link in entry.get("links", [])
@@ -167,27 +181,31 @@ def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
         ]
         audio = next((e for e in enclosures if (e.get("type") or "").startswith("audio")), None)
         audio = audio or (enclosures[0] if enclosures else None)
-        audio_url = urljoin(feed_url, audio["href"].strip()) if audio else None
+        audio_url = _link(feed_url, audio["href"]) if audio else None
         raw_guid = entry.get("id")
         guid = episode_guid(raw_guid, audio_url)
         label = guid or entry.get("title") or "untitled item"
-        if audio_url is None:
-            skipped.append((label, "no audio enclosure"))
+        if audio is None:
+            skipped.append((label, "no audio enclosure", day))
             continue
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        if audio_url is None:
+            skipped.append((label, f"enclosure {audio['href']!r} is not an http(s) URL", day))
+            continue
         if stamp is None:
-            skipped.append((label, "no parsable pubDate"))
+            skipped.append((label, "no parsable pubDate", day))
             continue
         if guid in seen:
-            skipped.append((label, "duplicate guid in feed"))
+            skipped.append((label, "duplicate guid in feed", day))
             continue
         seen.add(guid)
-        extra = extras.get(raw_guid.strip() if raw_guid else (audio["href"].strip()), {})
+        key = raw_guid.strip() if raw_guid else enclosures[0]["href"].strip()
+        extra = extras.get(key, {})
         if extra.get("blocked"):
-            skipped.append((label, "podcast:block"))
+            skipped.append((label, "podcast:block", day))
             continue
         published = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC).replace(tzinfo=None)
         transcript = extra.get("transcript")
+        transcript_url = _link(feed_url, transcript[0]) if transcript else None
         length = audio.get("length")
         episodes.append(
             Episode(
@@ -203,8 +221,8 @@ def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
                 link=entry.get("link"),
                 duration_s=parse_duration(entry.get("itunes_duration")),
                 persons=_merge_persons(channel_persons, extra.get("persons", [])),
-                transcript_url=urljoin(feed_url, transcript[0]) if transcript else None,
-                transcript_type=transcript[1] if transcript else None,
+                transcript_url=transcript_url,
+                transcript_type=transcript[1] if transcript_url else None,
             )
         )
     return ParsedFeed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -10,6 +11,7 @@ from urllib.parse import urlparse
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 class FeedsFileError(ValueError):
@@ -72,6 +74,10 @@ def load_feeds_file(path: Path) -> FeedsConfig:
         if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
             raise FeedsFileError(f"feeds file {path}: entry {i} needs 'name' and 'url'")
         name = str(item["name"])
+        if not SLUG.fullmatch(name):
+            raise FeedsFileError(
+                f"feeds file {path}: feed name {name!r} must be a slug (a-z, 0-9, '-')"
+            )
         if name in seen:
             raise FeedsFileError(f"feeds file {path}: feed name {name!r} is used twice")
         seen.add(name)
