@@ -133,8 +133,12 @@ def test_a_rerun_never_downloads_audio_twice_and_keeps_what_it_had(world):
     assert audio_gets() == 1
     meta = result.asset_materializations_for_node("episode_audio")[0].metadata
     assert meta["cached"].value == 1 and meta["downloaded"].value == 0
-    eps = {e["guid"]: e for e in resources["warehouse"].rows("episodes", date.fromisoformat(DAY))}
+    day = date.fromisoformat(DAY)
+    eps = {e["guid"]: e for e in resources["warehouse"].rows("episodes", day)}
     assert eps["ok-1"]["audio_sha256"]
+    assert eps["ok-1"]["feed_title"] == "Good Show"  # not downgraded to the slug
+    failures = resources["warehouse"].rows("failures", day)
+    assert any(f["stage"] == "feeds" and f["feed"] == "good" for f in failures)
 
 
 def test_private_addresses_need_the_feeds_file_to_allow_them(world, tmp_path):
@@ -162,3 +166,21 @@ def test_podcast_block_drops_the_feed(world):
     statuses = {r["feed"]: r["status"] for r in resources["warehouse"].rows("feed_fetches", day)}
     assert statuses["good"] == "blocked"
     assert json.loads((resources["data_home"].root / "feeds" / "state.json").read_text())["good"]
+    # The feed then fails: its last copy still says blocked, so nothing comes back.
+    (server.root / "good.xml").unlink()
+    run(resources)
+    assert resources["warehouse"].rows("episodes", day) == []
+
+
+def test_an_item_blocked_later_is_dropped_from_what_was_stored(world):
+    server, resources = world
+    run(resources)
+    xml = (server.root / "good.xml").read_text()
+    (server.root / "good.xml").write_text(
+        xml.replace('<rss version="2.0">',
+                    '<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">')
+        .replace("<guid>ok-1</guid>", "<guid>ok-1</guid><podcast:block>yes</podcast:block>")
+    )  # fmt: skip
+    run(resources)
+    guids = {e["guid"] for e in resources["warehouse"].rows("episodes", date.fromisoformat(DAY))}
+    assert "ok-1" not in guids and "text-1" in guids

@@ -1,27 +1,33 @@
 """feeds and episodes: fetch each configured feed, keep its raw XML, list the day's episodes."""
 
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
+from dagster_project.lib.store import read_json, update_json, write_atomic
 from dagster_project.resources.http import FeedClient, FetchError
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 
 
-def _load_state(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+def _fetch(http: FeedClient, data_home: DataHome, url: str, allow: bool, prev: dict):
+    """The feed's current XML: a conditional GET, or a plain one when no stored copy is left."""
+    stored = data_home.path("feeds", prev.get("name", ""), f"{prev.get('sha256')}.xml")
+    conditional = prev.get("url") == url and prev.get("sha256") and stored.exists()
+    response = http.fetch_feed(
+        url,
+        allow,
+        etag=prev.get("etag") if conditional else None,
+        last_modified=prev.get("last_modified") if conditional else None,
+    )
+    if response.status == 304:
+        if not conditional:
+            raise FetchError(f"{url}: 304 Not Modified to an unconditional request")
+        return response, stored.read_bytes(), "not_modified"
+    return response, response.body, "fetched"
 
 
 @dg.asset(
@@ -34,38 +40,32 @@ def feeds(
     day = partition_day(context)
     config = data_home.feeds()
     state_path = data_home.path("feeds", "state.json")
-    state = _load_state(state_path)
+    state = read_json(state_path)
     failures = Failures(context, "feeds")
     rows = []
     for spec in config.feeds:
-        prev = state.get(spec.name, {})
+        prev = {**state.get(spec.name, {}), "name": spec.name}
         row = {"feed": spec.name, "url": spec.url, "raw_sha256": prev.get("sha256")}
         row["fetched_at"] = datetime.now(UTC).replace(tzinfo=None)
+        row["title"] = prev.get("title")
         try:
-            response = http.fetch_feed(
-                spec.url,
-                config.allow_private_network,
-                etag=prev.get("etag") if prev.get("url") == spec.url else None,
-                last_modified=prev.get("last_modified") if prev.get("url") == spec.url else None,
+            response, body, status = _fetch(
+                http, data_home, spec.url, config.allow_private_network, prev
             )
-            if response.status == 304:
-                body = data_home.path("feeds", spec.name, f"{prev['sha256']}.xml").read_bytes()
-                status = "not_modified"
-            else:
-                body = response.body
-                status = "fetched"
             parsed = parse_feed(body, spec.name, response.url)
             sha = content_hash(body)
             raw_path = data_home.path("feeds", spec.name, f"{sha}.xml")
             if not raw_path.exists():
-                _write_atomic(raw_path, body)
-            state[spec.name] = {
+                write_atomic(raw_path, body)
+            entry = {
                 "url": spec.url,
                 "final_url": response.url,
                 "sha256": sha,
                 "etag": response.etag,
                 "last_modified": response.last_modified,
+                "title": parsed.title,
             }
+            update_json(state_path, lambda st, n=spec.name, e=entry: st.__setitem__(n, e))
             row.update(
                 status="blocked" if parsed.blocked else status,
                 http_status=response.status,
@@ -80,7 +80,6 @@ def feeds(
             row.update(status="failed", error=str(exc))
             failures.add(spec.name, str(exc), url=spec.url)
         rows.append(row)
-    _write_atomic(state_path, json.dumps(state, indent=2, sort_keys=True).encode())
     warehouse.replace_partition("feed_fetches", day, rows)
     failed = failures.save(warehouse, day)
     return finish(
@@ -108,20 +107,25 @@ def episodes(
     """The day's episodes (UTC date of pubDate), one row per feed + GUID."""
     day = partition_day(context)
     failures = Failures(context, "episodes")
-    fetched = warehouse.rows("feed_fetches", day)
-    blocked = {r["feed"] for r in fetched if r["status"] == "blocked"}
     stored = {(r["feed"], r["guid"]): r for r in warehouse.rows("episodes", day)}
     found: dict[tuple[str, str], dict] = {}
-    for fetch in fetched:
-        if fetch["feed"] in blocked or not fetch["raw_sha256"]:
+    dropped: set[tuple[str, str]] = set()  # blocked now: stored copies go too
+    blocked: set[str] = set()
+    for fetch in warehouse.rows("feed_fetches", day):
+        if not fetch["raw_sha256"]:
             continue
-        raw = data_home.path("feeds", fetch["feed"], f"{fetch['raw_sha256']}.xml").read_bytes()
         try:
+            raw = data_home.path("feeds", fetch["feed"], f"{fetch['raw_sha256']}.xml").read_bytes()
             parsed = parse_feed(raw, fetch["feed"], fetch["url"])
-        except FeedError as exc:
-            failures.add(fetch["feed"], str(exc), url=fetch["url"])
+        except (FeedError, OSError) as exc:
+            failures.add(fetch["feed"], f"stored feed unusable: {exc}", url=fetch["url"])
+            continue
+        if parsed.blocked:  # also when today's fetch failed and the last copy says so
+            blocked.add(fetch["feed"])
             continue
         for guid_or_title, why, item_day in parsed.skipped:
+            if why == "podcast:block":
+                dropped.add((fetch["feed"], guid_or_title))
             if item_day in (day, None):
                 failures.add(fetch["feed"], f"item left out: {why}", episode_guid=guid_or_title)
         for ep in parsed.episodes:
@@ -145,10 +149,15 @@ def episodes(
                 "persons": json.dumps([p.__dict__ for p in ep.persons]),
                 "transcript_url": ep.transcript_url,
                 "transcript_type": ep.transcript_type,
-                "feed_title": fetch["title"] or ep.feed,
+                "feed_title": parsed.title,
             }
-    # Episodes stored earlier but gone from the feed now (feeds keep only recent items) stay.
-    kept = {k: v for k, v in stored.items() if k not in found and k[0] not in blocked}
+    # Episodes stored earlier but gone from the feed now (feeds keep only recent items) stay,
+    # unless their publisher has since blocked them.
+    kept = {
+        k: v
+        for k, v in stored.items()
+        if k not in found and k[0] not in blocked and k not in dropped
+    }
     rows = sorted([*found.values(), *kept.values()], key=lambda r: (r["feed"], r["guid"]))
     warehouse.replace_partition("episodes", day, rows)
     failures.save(warehouse, day)

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -108,10 +109,7 @@ class FeedClient(dg.ConfigurableResource):
     ) -> FeedResponse:
         """A conditional GET: 304 when the stored copy (etag / last_modified) is current."""
         if urlparse(url).scheme == "file":
-            path = _file_path(url)
-            if not path.is_file():
-                raise FetchError(f"{url}: no such file")
-            return FeedResponse(200, path.read_bytes(), None, None, url)
+            return FeedResponse(200, _read_file(url, self.max_feed_bytes), None, None, url)
         headers = {"Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"}
         if etag:
             headers["If-None-Match"] = etag
@@ -143,10 +141,7 @@ class FeedClient(dg.ConfigurableResource):
 
     def get_bytes(self, url: str, allow_private: bool, limit: int = 10_000_000) -> bytes:
         if urlparse(url).scheme == "file":
-            path = _file_path(url)
-            if not path.is_file():
-                raise FetchError(f"{url}: no such file")
-            return path.read_bytes()[: limit + 1]
+            return _read_file(url, limit)
         final, response = self._get(url, allow_private)
         with response:
             if response.status_code != 200:
@@ -160,39 +155,47 @@ class FeedClient(dg.ConfigurableResource):
         digest, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as out:
-                if urlparse(url).scheme == "file":
-                    path = _file_path(url)
-                    if not path.is_file():
-                        raise FetchError(f"{url}: no such file")
-                    with path.open("rb") as src:
-                        for chunk in iter(lambda: src.read(65536), b""):
-                            size += len(chunk)
-                            if size > max_bytes:
-                                raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
-                            digest.update(chunk)
-                            out.write(chunk)
-                else:
-                    final, response = self._get(url, allow_private)
-                    with response:
-                        if response.status_code != 200:
-                            raise FetchError(f"{final}: HTTP {response.status_code}")
-                        declared = response.headers.get("Content-Length", "")
-                        if declared.isdigit() and int(declared) > max_bytes:
-                            raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
-                        for chunk in response.iter_content(65536):
-                            size += len(chunk)
-                            if size > max_bytes:
-                                raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
-                            digest.update(chunk)
-                            out.write(chunk)
+                for chunk in self._chunks(url, allow_private, max_bytes):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
+                    digest.update(chunk)
+                    out.write(chunk)
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
         return Download(sha256=digest.hexdigest(), size=size, path=Path(name))
 
+    def _chunks(self, url: str, allow_private: bool, max_bytes: int) -> Iterator[bytes]:
+        """The body of a file: or http(s) URL in pieces; refuses a declared size over the limit."""
+        if urlparse(url).scheme == "file":
+            path = _file_path(url)
+            if not path.is_file():
+                raise FetchError(f"{url}: no such file")
+            with path.open("rb") as src:
+                yield from iter(lambda: src.read(65536), b"")
+            return
+        final, response = self._get(url, allow_private)
+        with response:
+            if response.status_code != 200:
+                raise FetchError(f"{final}: HTTP {response.status_code}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"{url}: over the {max_bytes} byte limit")
+            yield from response.iter_content(65536)
+
 
 def _file_path(url: str) -> Path:
     return Path(url2pathname(urlparse(url).path))
+
+
+def _read_file(url: str, limit: int) -> bytes:
+    path = _file_path(url)
+    if not path.is_file():
+        raise FetchError(f"{url}: no such file")
+    if path.stat().st_size > limit:
+        raise FetchError(f"{url}: larger than {limit} bytes")
+    return path.read_bytes()
 
 
 def move_into_store(download: Download, store: Path, suffix: str) -> Path:
