@@ -4,6 +4,7 @@ is stored once, bad input gets a named failure row and the rest of the day goes 
 import io
 import json
 import math
+import os
 import struct
 import wave
 from datetime import date
@@ -32,6 +33,13 @@ def tone(seconds: float = 1.0) -> bytes:
             )
         )
     return buf.getvalue()
+
+
+def rewrite(path, text: str) -> None:
+    """Change a served file; its mtime moves on so If-Modified-Since sees the change."""
+    stamp = path.stat().st_mtime + 10
+    path.write_text(text)
+    os.utime(path, (stamp, stamp))
 
 
 def rss(title: str, items: list[tuple[str, str, str]]) -> str:
@@ -128,7 +136,7 @@ def test_a_rerun_never_downloads_audio_twice_and_keeps_what_it_had(world):
     audio_gets = lambda: sum(1 for p, _ in server.requests if p == "/good.wav")  # noqa: E731
     assert audio_gets() == 1
     # The feed now fails: the episodes stored from it stay, with their audio.
-    (server.root / "good.xml").write_text("not xml any more")
+    rewrite(server.root / "good.xml", "not xml any more")
     result = run(resources)
     assert audio_gets() == 1
     meta = result.asset_materializations_for_node("episode_audio")[0].metadata
@@ -156,7 +164,8 @@ def test_private_addresses_need_the_feeds_file_to_allow_them(world, tmp_path):
 def test_podcast_block_drops_the_feed(world):
     server, resources = world
     xml = (server.root / "good.xml").read_text()
-    (server.root / "good.xml").write_text(
+    rewrite(
+        server.root / "good.xml",
         xml.replace("<channel>", '<channel xmlns:podcast="https://podcastindex.org/namespace/1.0">'
                     "<podcast:block>yes</podcast:block>")
     )  # fmt: skip
@@ -176,7 +185,8 @@ def test_an_item_blocked_later_is_dropped_from_what_was_stored(world):
     server, resources = world
     run(resources)
     xml = (server.root / "good.xml").read_text()
-    (server.root / "good.xml").write_text(
+    rewrite(
+        server.root / "good.xml",
         xml.replace('<rss version="2.0">',
                     '<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">')
         .replace("<guid>ok-1</guid>", "<guid>ok-1</guid><podcast:block>yes</podcast:block>")

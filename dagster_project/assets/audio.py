@@ -1,7 +1,7 @@
 """episode_audio and transcripts: content-addressed audio, cached Whisper or published text."""
 
+import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
+from dagster_project.lib.store import read_json, update_json, write_atomic
 from dagster_project.lib.transcript_formats import (
     Segment,
     TranscriptFormatError,
@@ -21,12 +22,6 @@ from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 
 TRUNCATED_RATIO = 0.5  # decoded audio shorter than this share of the declared duration
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
 
 
 @dg.asset(
@@ -48,8 +43,7 @@ def episode_audio(
     downloaded = cached = 0
     for row in rows:
         url = row["audio_url"]
-        index = json.loads(index_path.read_text()) if index_path.exists() else {}
-        known = index.get(url)
+        known = read_json(index_path).get(url)
         if known and data_home.path("audio", known["file"]).exists():
             cached += 1
             row.update(audio_sha256=known["sha256"], audio_bytes=known["bytes"])
@@ -77,22 +71,59 @@ def episode_audio(
             failures.add(row["feed"], f"audio: {exc}", episode_guid=row["guid"], url=url)
             continue
         downloaded += 1
-        index[url] = {
+        entry = {
             "sha256": dl.sha256,
             "bytes": dl.size,
             "duration_s": round(seconds, 2),
             "file": str(stored.relative_to(data_home.root / "audio")),
         }
-        _write_json(index_path, index)
+        update_json(index_path, lambda index, u=url, e=entry: index.__setitem__(u, e))
         row.update(audio_sha256=dl.sha256, audio_bytes=dl.size, duration_s=round(seconds, 2))
     warehouse.replace_partition("episodes", day, rows)
     failed = failures.save(warehouse, day)
     return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})
 
 
-def _audio_file(data_home: DataHome, url: str) -> Path:
-    index = json.loads(data_home.path("audio", "index.json").read_text())
-    return data_home.path("audio", index[url]["file"])
+def _audio_file(data_home: DataHome, sha256: str) -> Path:
+    """The stored audio with this content hash (audio/<sha[:2]>/<sha>.<ext>)."""
+    found = sorted((data_home.root / "audio" / sha256[:2]).glob(f"{sha256}.*"))
+    if not found:
+        raise OSError(f"stored audio {sha256} is missing")
+    return found[0]
+
+
+def _published_transcript(
+    data_home: DataHome, http: FeedClient, ep: dict, allow_private: bool
+) -> list[Segment]:
+    """The feed's own transcript; the copy kept from an earlier run when it can't be fetched."""
+    key = hashlib.sha256(ep["transcript_url"].encode()).hexdigest()[:24]
+    kept = data_home.path("transcripts", "published", f"{key}.data")
+    try:
+        data = http.get_bytes(ep["transcript_url"], allow_private)
+        segments = parse_transcript(data, ep["transcript_type"])
+    except (FetchError, TranscriptFormatError):
+        if not kept.exists():
+            raise
+        return parse_transcript(kept.read_bytes(), ep["transcript_type"])
+    write_atomic(kept, data)
+    return segments
+
+
+def _whisper(
+    context: dg.AssetExecutionContext, data_home: DataHome, transcriber: Transcriber, ep: dict
+) -> tuple[list[Segment], float | None]:
+    """Whisper's segments, from the cache keyed by (audio hash, model, settings) when there."""
+    cache = data_home.path("transcripts", f"{ep['audio_sha256']}.{transcriber.settings_key()}.json")
+    if cache.exists():
+        return [Segment.from_dict(s) for s in json.loads(cache.read_text())], None
+    started = time.perf_counter()
+    segments, duration = transcriber.transcribe(str(_audio_file(data_home, ep["audio_sha256"])))
+    write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
+    context.log.info(
+        f"transcribed {ep['feed']}/{ep['guid']}: {duration:.0f} s of audio in "
+        f"{time.perf_counter() - started:.1f} s, {len(segments)} segments"
+    )
+    return segments, duration
 
 
 @dg.asset(
@@ -115,16 +146,17 @@ def transcripts(
     failures = Failures(context, "transcripts")
     counts = {"transcribed": 0, "cached": 0, "from_feed": 0}
     audio_s = whisper_s = 0.0
+    stored: dict[tuple[str, str], list[dict]] = {}
+    for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
+        stored.setdefault((r["feed"], r["episode_guid"]), []).append(r)
     rows = []
     for ep in warehouse.rows("episodes", day, order_by="feed, guid"):
-        if not ep["audio_sha256"]:
-            continue
+        key = (ep["feed"], ep["guid"])
         segments: list[Segment] | None = None
         source = "whisper"
         if ep["transcript_url"]:
             try:
-                data = http.get_bytes(ep["transcript_url"], allow_private)
-                segments = parse_transcript(data, ep["transcript_type"])
+                segments = _published_transcript(data_home, http, ep, allow_private)
                 source = "feed"
                 counts["from_feed"] += 1
             except (FetchError, TranscriptFormatError) as exc:
@@ -134,26 +166,26 @@ def transcripts(
                     episode_guid=ep["guid"],
                     url=ep["transcript_url"],
                 )
-        if segments is None:
-            cache = data_home.path(
-                "transcripts", f"{ep['audio_sha256']}.{transcriber.settings_key()}.json"
-            )
-            if cache.exists():
-                segments = [Segment.from_dict(s) for s in json.loads(cache.read_text())]
-                counts["cached"] += 1
-            else:
+        if segments is None and ep["audio_sha256"]:
+            try:
                 started = time.perf_counter()
-                segments, duration = transcriber.transcribe(
-                    str(_audio_file(data_home, ep["audio_url"]))
-                )
-                whisper_s += time.perf_counter() - started
-                audio_s += duration
-                _write_json(cache, [s.to_dict() for s in segments])
-                counts["transcribed"] += 1
-                context.log.info(
-                    f"transcribed {ep['feed']}/{ep['guid']}: {duration:.0f} s of audio, "
-                    f"{len(segments)} segments"
-                )
+                segments, duration = _whisper(context, data_home, transcriber, ep)
+            except Exception as exc:  # a decoder or model error on one file: the day goes on
+                failures.add(ep["feed"], f"transcription failed: {exc}", episode_guid=ep["guid"])
+                segments = None
+            else:
+                if duration is None:
+                    counts["cached"] += 1
+                else:
+                    counts["transcribed"] += 1
+                    audio_s += duration
+                    whisper_s += time.perf_counter() - started
+        if segments is None:
+            # Nothing new: what an earlier run stored for the episode stays.
+            rows.extend(
+                {k: v for k, v in r.items() if k != "partition_date"} for r in stored.get(key, [])
+            )
+            continue
         if not segments:
             failures.add(ep["feed"], "no speech found in the audio", episode_guid=ep["guid"])
             continue

@@ -52,7 +52,9 @@ def claims(
     rows, rejected, sentences = [], Counter(), 0
     for (feed, guid), seg_rows in sorted(by_episode.items()):
         timed = join_segments(_segments(seg_rows))
-        for sent in nlp.parse(timed.text).sents:
+        for offset, sent in (
+            (offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents
+        ):
             sentences += 1
             f = rules.features(sent)
             reason = rules.rejection(f)
@@ -62,7 +64,7 @@ def claims(
             if reason:
                 rejected[reason] += 1
                 continue
-            start_s, end_s = timed.span_times(sent.start_char, sent.end_char)
+            start_s, end_s = timed.span_times(offset + sent.start_char, offset + sent.end_char)
             text = rules.clean_text(f.text)
             rows.append(
                 {
@@ -74,7 +76,7 @@ def claims(
                     "text": text,
                     "score": claim_score,
                     "speaker": rules.attribute(
-                        timed.speaker_at(sent.start_char), persons.get((feed, guid), [])
+                        timed.speaker_at(offset + sent.start_char), persons.get((feed, guid), [])
                     ),
                     "raw_text": f.text,
                     "entities": json.dumps(sorted(set(f.entities))),

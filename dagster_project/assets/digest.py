@@ -50,7 +50,8 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
     claim_rows = {c["claim_id"]: c for c in warehouse.rows("claims", day)}
     by_topic: dict[str, list[dict]] = defaultdict(list)
     for a in warehouse.rows("claim_topics", day):
-        if a["claim_id"] in claim_rows:
+        claim = claim_rows.get(a["claim_id"])
+        if claim and (claim["feed"], claim["episode_guid"]) in episodes:
             by_topic[a["topic_id"]].append({**claim_rows[a["claim_id"]], **a})
     featured: dict[str, tuple[str, list[str]]] = {}
     for r in warehouse.rows(

@@ -23,16 +23,17 @@ def show_repeats(
     A sentence that recurs near-verbatim in another episode of the same feed is the show talking
     about itself, not news, and would otherwise form a topic of its own.
     """
-    n = len(feeds)
-    mask = np.zeros(n, dtype=bool)
-    if n < 2:
-        return mask
-    sims = unit(embeddings) @ unit(embeddings).T
-    feeds_a = np.asarray(feeds)
-    eps_a = np.asarray(episodes)
-    same_feed = feeds_a[:, None] == feeds_a[None, :]
-    other_episode = eps_a[:, None] != eps_a[None, :]
-    return ((sims >= threshold) & same_feed & other_episode).any(axis=1)
+    mask = np.zeros(len(feeds), dtype=bool)
+    vectors = unit(np.asarray(embeddings, dtype=float)) if len(feeds) else embeddings
+    feeds_a, eps_a = np.asarray(feeds), np.asarray(episodes)
+    for feed in sorted(set(feeds)):  # one show at a time: memory grows with a show, not a week
+        idx = np.flatnonzero(feeds_a == feed)
+        if len(idx) < 2:
+            continue
+        sims = vectors[idx] @ vectors[idx].T
+        other_episode = eps_a[idx][:, None] != eps_a[idx][None, :]
+        mask[idx] = ((sims >= threshold) & other_episode).any(axis=1)
+    return mask
 
 
 def centroids(labels: np.ndarray, embeddings: np.ndarray) -> dict[int, np.ndarray]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -106,6 +108,20 @@ class Nlp(dg.ConfigurableResource):
     def parse(self, text: str) -> Any:
         return self.load()(text)
 
+    def parse_long(self, text: str, chunk_chars: int = 100_000) -> Iterator[tuple[int, Any]]:
+        """(offset, doc) over a text of any length, cut at sentence ends into bounded pieces.
+
+        spaCy refuses texts over `max_length` and needs about 1 GB per 100,000 characters.
+        """
+        start = 0
+        while start < len(text):
+            end = min(len(text), start + chunk_chars)
+            if end < len(text):
+                cut = max(text.rfind(". ", start, end), text.rfind("? ", start, end))
+                end = cut + 2 if cut > start else end
+            yield start, self.parse(text[start:end])
+            start = end
+
 
 class TopicModeler(dg.ConfigurableResource):
     """Sentence embeddings (MiniLM, packaged) and BERTopic clustering, seeded."""
@@ -194,7 +210,11 @@ class TopicModeler(dg.ConfigurableResource):
             calculate_probabilities=False,
             verbose=False,
         )
-        labels, _ = model.fit_transform(texts, embeddings)
+        try:
+            labels, _ = model.fit_transform(texts, embeddings)
+        except ValueError as exc:  # e.g. claims made only of stop words: no vocabulary
+            logging.getLogger(__name__).warning(f"no topics: clustering failed ({exc})")
+            return np.full(n, -1), {}
         labels = settle(
             np.asarray(labels, dtype=int),
             embeddings,
@@ -213,7 +233,10 @@ def ctfidf_keywords(texts: list[str], labels: np.ndarray, vectorizer: Any, n: in
     if not topics:
         return {}
     docs = [" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == k) for k in topics]
-    counts = vectorizer.fit_transform(docs)
+    try:
+        counts = vectorizer.fit_transform(docs)
+    except ValueError:  # no words left after stop words
+        return {}
     weights = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
     words = vectorizer.get_feature_names_out()
     return {
