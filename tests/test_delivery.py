@@ -3,7 +3,7 @@
 import email
 import json
 import socket
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -13,7 +13,7 @@ from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
 
-DAY = date(2026, 11, 18)
+DAY = datetime.now(UTC).date() - timedelta(days=1)  # yesterday: what the schedule delivers
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def smtp_server():
 
 def insight_row(rank: int) -> dict:
     citation = {
-        "podcast": "Signal and Noise",
-        "podcast_feed": "signal-and-noise",
+        "podcast": "signal-and-noise",
+        "podcast_title": "Signal and Noise",
         "episode_guid": "sn/1",
         "episode_title": "Open models",
         "speaker": "Marc Andreessen",
@@ -84,14 +84,14 @@ def test_files_feed_and_a_single_email_unless_forced(tmp_path, smtp_server):
 
     meta = deliver()
     assert meta["email"].value == "sent to 1 recipient(s)"
-    digest = json.loads((tmp_path / "digests" / "2026-11-18.json").read_text())
+    digest = json.loads((tmp_path / "digests" / f"{DAY}.json").read_text())
     assert [i["rank"] for i in digest["insights"]] == [1, 2]
-    assert "podcast_feed" not in digest["insights"][0]["citations"][0]  # contract shape only
-    assert (tmp_path / "digests" / "2026-11-18.html").read_text().startswith("<!doctype html>")
-    assert "Top insights for 2026-11-18" in (tmp_path / "digests" / "feed.xml").read_text()
+    assert digest["insights"][0]["citations"][0]["podcast"] == "signal-and-noise"  # feed name
+    assert (tmp_path / "digests" / f"{DAY}.html").read_text().startswith("<!doctype html>")
+    assert f"Top insights for {DAY}" in (tmp_path / "digests" / "feed.xml").read_text()
     (message,) = inbox.messages
     assert message["To"] == "reader@example.com"
-    assert message["Subject"] == "Top insights for 2026-11-18"
+    assert message["Subject"] == f"Top insights for {DAY}"
     body = (
         email.message_from_string(message.as_string())
         .get_payload()[0]
@@ -107,3 +107,17 @@ def test_files_feed_and_a_single_email_unless_forced(tmp_path, smtp_server):
     deliver(force=True)
     assert len(inbox.messages) == 2
     assert len(wh.rows("deliveries", DAY)) == 2
+
+    # A backfill of an old day writes its files but emails nobody unless forced.
+    old = date(2026, 11, 1)
+    wh.replace_partition("digest_insights", old, [insight_row(1)])
+    config = dg.RunConfig({"digest_delivery": {"config": {}}})
+    result = dg.materialize(
+        [digest_delivery], partition_key=old.isoformat(), resources=resources, run_config=config
+    )
+    assert (
+        "days old"
+        in result.asset_materializations_for_node("digest_delivery")[0].metadata["email"].value
+    )
+    assert len(inbox.messages) == 2
+    assert (tmp_path / "digests" / "2026-11-01.md").exists()

@@ -194,3 +194,33 @@ def test_an_item_blocked_later_is_dropped_from_what_was_stored(world):
     run(resources)
     guids = {e["guid"] for e in resources["warehouse"].rows("episodes", date.fromisoformat(DAY))}
     assert "ok-1" not in guids and "text-1" in guids
+
+
+def test_a_published_transcript_is_used_and_kept_when_it_later_fails(world):
+    from dagster_project.assets.audio import transcripts
+    from dagster_project.resources.models import Transcriber
+
+    server, resources = world
+    (server.root / "ok-1.vtt").write_text(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<v Ann Lee>Prices fell sharply.\n"
+    )
+    xml = (server.root / "good.xml").read_text()
+    rewrite(
+        server.root / "good.xml",
+        xml.replace('<rss version="2.0">',
+                    '<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">')
+        .replace("<guid>ok-1</guid>",
+                 '<guid>ok-1</guid><podcast:transcript url="ok-1.vtt" type="text/vtt"/>'),
+    )  # fmt: skip
+    resources = {**resources, "transcriber": Transcriber()}
+    assets = [feeds, episodes, episode_audio, transcripts]
+
+    def segments():
+        dg.materialize(assets, partition_key=DAY, resources=resources)
+        rows = resources["warehouse"].rows("transcript_segments", date.fromisoformat(DAY))
+        return [(r["episode_guid"], r["text"], r["speaker"], r["source"]) for r in rows]
+
+    expected = [("ok-1", "Prices fell sharply.", "Ann Lee", "feed")]
+    assert segments() == expected
+    (server.root / "ok-1.vtt").unlink()  # the publisher's transcript is gone now
+    assert segments() == expected

@@ -95,8 +95,8 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
             ep = episodes[(m["feed"], m["episode_guid"])]
             citations.append(
                 {
-                    "podcast": ep["feed_title"],
-                    "podcast_feed": m["feed"],
+                    "podcast": m["feed"],  # the feed's name in the feeds file
+                    "podcast_title": ep["feed_title"],
                     "episode_guid": m["episode_guid"],
                     "episode_title": ep["title"],
                     "speaker": m["speaker"],
@@ -178,9 +178,7 @@ def _public(digest: dict) -> dict:
         "insights": [
             {
                 **{k: v for k, v in i.items() if k != "score"},
-                "citations": [
-                    {k: v for k, v in c.items() if k != "podcast_feed"} for c in i["citations"]
-                ],
+                "citations": i["citations"],
             }
             for i in digest["insights"]
         ],
@@ -232,7 +230,8 @@ def daily_digest_well_formed(context: dg.AssetCheckExecutionContext, warehouse: 
 
 
 class DeliveryConfig(dg.Config):
-    force: bool = False  # send the email again for a day that already had it
+    force: bool = False  # send the email for a day that already had it, or for an old day
+    email_max_age_days: int = 3  # a backfill of older days writes files but emails nobody
 
 
 @dg.asset(
@@ -268,7 +267,11 @@ def digest_delivery(
     (out / "feed.xml").write_text(feed)
 
     email = "not configured"
-    if mailer.enabled:
+    age = (datetime.now(UTC).date() - day).days
+    if mailer.enabled and age > config.email_max_age_days and not config.force:
+        email = f"not sent: the day is {age} days old (a backfill); force to send"
+        context.log.info(email)
+    elif mailer.enabled:
         sent = warehouse.query(
             "SELECT * FROM deliveries WHERE partition_date = ? AND channel = 'email'", [day]
         )

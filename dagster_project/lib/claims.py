@@ -235,15 +235,16 @@ def attribute(transcript_speaker: str | None, persons: list[dict]) -> str | None
 def episode_people(persons: list[dict], author: str | None, named_in_text: list[str]) -> list[dict]:
     """Who is on an episode, from its metadata, most explicit source first.
 
-    `podcast:person` tags win. Without them, an `itunes:author` that reads as a person's name is
-    the host, and people that NER finds in the episode's title or description are guests.
+    `podcast:person` tags win. Without them, an `itunes:author` that NER reads as a person is
+    the host; only then are people named in the title or description taken as guests (a
+    description also names people who are only talked about, so it never stands alone).
     """
     if persons:
         return persons
-    people: list[dict] = []
-    if author and author in named_in_text:
-        people.append({"name": author, "role": "host"})
+    if not author or author not in named_in_text:
+        return []
+    people = [{"name": author, "role": "host"}]
     for name in named_in_text:
-        if len(name.split()) >= 2 and all(p["name"] != name for p in people):
+        if len(name.split()) >= 2 and name != author:
             people.append({"name": name, "role": "guest"})
     return people

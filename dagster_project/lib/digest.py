@@ -67,6 +67,10 @@ def _clock(seconds: float) -> str:
     )
 
 
+def _show(citation: dict) -> str:
+    return citation.get("podcast_title") or citation["podcast"]
+
+
 def to_json(digest: dict) -> str:
     return json.dumps(digest, indent=2, ensure_ascii=False) + "\n"
 
@@ -81,7 +85,7 @@ def to_markdown(digest: dict) -> str:
         for c in ins["citations"]:
             who = f" ({c['speaker']})" if c.get("speaker") else ""
             lines.append(
-                f"   - [{c['podcast']}: {c['episode_title']} at {_clock(c['start_s'])}]"
+                f"   - [{_show(c)}: {c['episode_title']} at {_clock(c['start_s'])}]"
                 f'({c["url"]}){who}: "{c["quote"]}"'
             )
         lines.append("")
@@ -105,7 +109,7 @@ def to_html(digest: dict) -> str:
         for c in ins["citations"]:
             who = f" ({e(c['speaker'])})" if c.get("speaker") else ""
             parts.append(
-                f'<li><a href="{e(c["url"] or "")}">{e(c["podcast"])}: '
+                f'<li><a href="{e(c["url"] or "")}">{e(_show(c))}: '
                 f"{e(c['episode_title'])} at {_clock(c['start_s'])}</a>{who}: "
                 f"&ldquo;{e(c['quote'])}&rdquo;</li>"
             )
