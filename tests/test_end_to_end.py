@@ -159,4 +159,4 @@ def test_the_dbt_marts_are_built_with_their_tests(demo_run):
     shows = wh.query("SELECT feed, episodes FROM show_days WHERE partition_date = ?", [DAY])
     assert sum(r["episodes"] for r in shows) == 8
     checks = {e.check_name for e in demo_run["first"].get_asset_check_evaluations()}
-    assert "unique_stg_claims_claim_id" in checks  # dbt tests run as asset checks
+    assert "unique_stg_claims_claim_key" in checks  # dbt tests run as asset checks

@@ -1,5 +1,7 @@
 """FeedClient against a real HTTP server on 127.0.0.1."""
 
+import time
+
 import pytest
 
 from dagster_project.resources.http import FeedClient, FetchError
@@ -71,3 +73,31 @@ def test_file_urls(tmp_path):
     assert client().fetch_feed(p.as_uri(), allow_private=False).body == b"<rss/>"
     with pytest.raises(FetchError, match="no such file"):
         client().fetch_feed((tmp_path / "nope.xml").as_uri(), allow_private=False)
+
+
+def test_a_trickling_server_hits_the_transfer_deadline(tmp_path, serve):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Trickle(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(20):
+                self.wfile.write(b"x" * 10)
+                self.wfile.flush()
+                time.sleep(0.2)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(FetchError, match="longer than 1 s"):
+            client(max_transfer_s=1.0).download(
+                f"http://127.0.0.1:{httpd.server_address[1]}/a.mp3", True, 10_000, tmp_path
+            )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

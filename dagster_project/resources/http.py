@@ -51,6 +51,7 @@ class FeedClient(dg.ConfigurableResource):
     backoff_s: float = 1.0
     max_redirects: int = 5
     max_feed_bytes: int = 20_000_000
+    max_transfer_s: float = 900.0  # a whole body, however slowly it trickles in
 
     def _get(self, url: str, allow_private: bool, headers: dict[str, str] | None = None):
         """GET with redirects followed by hand, each hop checked, retried with backoff."""
@@ -130,9 +131,17 @@ class FeedClient(dg.ConfigurableResource):
                 final,
             )
 
+    def _body(self, response, url: str) -> Iterator[bytes]:
+        """The response body; stops a server that sends a byte now and then forever."""
+        deadline = time.monotonic() + self.max_transfer_s
+        for chunk in response.iter_content(65536):
+            if time.monotonic() > deadline:
+                raise FetchError(f"{url}: transfer took longer than {self.max_transfer_s:.0f} s")
+            yield chunk
+
     def _read_limited(self, response, limit: int, url: str) -> bytes:
         chunks, size = [], 0
-        for chunk in response.iter_content(65536):
+        for chunk in self._body(response, url):
             size += len(chunk)
             if size > limit:
                 raise FetchError(f"{url}: larger than {limit} bytes")
@@ -182,7 +191,7 @@ class FeedClient(dg.ConfigurableResource):
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(f"{url}: over the {max_bytes} byte limit")
-            yield from response.iter_content(65536)
+            yield from self._body(response, url)
 
 
 def _file_path(url: str) -> Path:

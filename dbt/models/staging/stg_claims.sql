@@ -1,5 +1,6 @@
 -- One row per claim.
 select
+    cast(partition_date as varchar) || '/' || claim_id as claim_key,  -- an episode can move day
     partition_date,
     claim_id,
     feed,
