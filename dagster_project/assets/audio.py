@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
+from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
 from dagster_project.lib.store import read_json, update_json, write_atomic
@@ -24,9 +24,7 @@ from dagster_project.resources.warehouse import Warehouse
 TRUNCATED_RATIO = 0.5  # decoded audio shorter than this share of the declared duration
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="ingest",
     deps=[episodes],
     kinds={"python"},
@@ -126,9 +124,7 @@ def _whisper(
     return segments, duration
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="transcription",
     deps=[episode_audio],
     kinds={"python"},

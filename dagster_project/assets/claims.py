@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 import dagster as dg
 
 from dagster_project.assets.audio import transcripts
-from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, finish, partition_day
+from dagster_project.assets.common import DAILY, daily_asset, finish, partition_day
 from dagster_project.lib import claims as rules
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.transcript_formats import Segment
@@ -27,9 +27,7 @@ def _segments(rows: list[dict]) -> list[Segment]:
     ]
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="analysis",
     deps=[transcripts],
     kinds={"python"},

@@ -21,6 +21,11 @@ DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
 ONE_DAY_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
 
+def daily_asset(**kwargs: Any) -> Any:
+    """@dg.asset, partitioned by day, one day per run."""
+    return dg.asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
+
+
 def previous_day(asset: str) -> dg.AssetDep:
     """A dependency on the asset's own previous partition, so backfills run in date order."""
     return dg.AssetDep(

@@ -9,7 +9,7 @@ import numpy as np
 
 from dagster_project.assets.common import (
     DAILY,
-    ONE_DAY_PER_RUN,
+    daily_asset,
     finish,
     partition_day,
     previous_day,
@@ -132,9 +132,7 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
     return {"date": day.isoformat(), "insights": insights}
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="digest",
     deps=[topics, previous_day("daily_digest")],
     kinds={"python"},
@@ -234,9 +232,7 @@ class DeliveryConfig(dg.Config):
     email_max_age_days: int = 3  # a backfill of older days writes files but emails nobody
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="digest",
     deps=[daily_digest],
     kinds={"email"},

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, Failures, finish, partition_day
+from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
 from dagster_project.lib.store import read_json, update_json, write_atomic
 from dagster_project.resources.http import FeedClient, FetchError
@@ -30,9 +30,7 @@ def _fetch(http: FeedClient, data_home: DataHome, url: str, allow: bool, prev: d
     return response, response.body, "fetched"
 
 
-@dg.asset(
-    partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, group_name="ingest", kinds={"python"}
-)
+@daily_asset(group_name="ingest", kinds={"python"})
 def feeds(
     context: dg.AssetExecutionContext, data_home: DataHome, http: FeedClient, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -94,9 +92,7 @@ def feeds(
     )
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="ingest",
     deps=[feeds],
     kinds={"python"},

@@ -9,7 +9,7 @@ import numpy as np
 from dagster_project.assets.claims import claims
 from dagster_project.assets.common import (
     DAILY,
-    ONE_DAY_PER_RUN,
+    daily_asset,
     finish,
     partition_day,
     previous_day,
@@ -24,9 +24,7 @@ class TopicsConfig(dg.Config):
     id_lookback_days: int = 30  # how far back a theme keeps its id
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=ONE_DAY_PER_RUN,
+@daily_asset(
     group_name="analysis",
     deps=[claims, previous_day("topics")],
     kinds={"python"},
