@@ -224,3 +224,22 @@ def test_a_published_transcript_is_used_and_kept_when_it_later_fails(world):
     assert segments() == expected
     (server.root / "ok-1.vtt").unlink()  # the publisher's transcript is gone now
     assert segments() == expected
+
+
+def test_an_unchanged_feed_is_not_downloaded_again(world, tmp_path):
+    server, resources = world
+    feeds_file = tmp_path / "etag.yaml"
+    feeds_file.write_text(
+        "allow_private_network: true\nfeeds:\n"
+        f"  - {{name: good, url: '{server.url}/etag/good.xml'}}\n"
+    )
+    resources["data_home"] = DataHome(home=str(tmp_path / "data3"), feeds_file=str(feeds_file))
+    resources["warehouse"] = DuckDBWarehouse(path=str(tmp_path / "data3" / "w.duckdb"))
+    statuses = []
+    for _ in range(2):
+        run(resources)
+        (row,) = resources["warehouse"].rows("feed_fetches", date.fromisoformat(DAY))
+        statuses.append((row["status"], row["http_status"]))
+    assert statuses == [("fetched", 200), ("not_modified", 304)]
+    eps = resources["warehouse"].rows("episodes", date.fromisoformat(DAY))
+    assert {e["guid"] for e in eps} >= {"ok-1"}  # parsed from the stored copy
