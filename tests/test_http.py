@@ -101,3 +101,28 @@ def test_a_trickling_server_hits_the_transfer_deadline(tmp_path, serve):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_connections_to_private_addresses_are_refused_at_connect_time(site):
+    """What a DNS answer that changes between check and connect (rebinding) would meet."""
+    from dagster_project.lib.netguard import BlockedAddressError
+    from dagster_project.resources.http import session
+
+    with pytest.raises(BlockedAddressError, match="private address"):
+        session(allow_private=False).get(f"{site.url}/feed.xml", timeout=5)
+    assert session(allow_private=True).get(f"{site.url}/feed.xml", timeout=5).status_code == 200
+    assert len(site.requests) == 1  # the refused connection sent no request
+
+
+def test_is_public_unwraps_ipv4_inside_ipv6():
+    from dagster_project.lib.netguard import is_public
+
+    for private in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "::ffff:127.0.0.1",
+        "64:ff9b::7f00:1",
+        "2002:7f00:1::1",
+    ):
+        assert not is_public(private), private
+    assert is_public("93.184.216.34")

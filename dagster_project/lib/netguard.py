@@ -26,6 +26,10 @@ def _unwrap(addr: ipaddress.IPv4Address | ipaddress.IPv6Address):
     return addr
 
 
+def is_public(ip: str) -> bool:
+    return _unwrap(ipaddress.ip_address(ip.split("%", 1)[0])).is_global
+
+
 def check_public(url: str) -> None:
     """Raise BlockedAddressError when the URL's host resolves to a non-public address."""
     host = urlparse(url).hostname

@@ -15,10 +15,64 @@ from urllib.request import url2pathname
 
 import dagster as dg
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
-from dagster_project.lib.netguard import check_public
+from dagster_project.lib.netguard import BlockedAddressError, check_public, is_public
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class _PeerMustBePublic:
+    """Checks the address a connection actually reached, before a byte of the request is sent.
+
+    The name was checked before the request, but DNS may answer differently the second time
+    (rebinding); this closes that gap.
+    """
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        peer = sock.getpeername()[0]
+        if not is_public(peer):
+            sock.close()
+            raise BlockedAddressError(f"{self.host} connected to {peer}, a private address")
+        return sock
+
+
+class _PublicHTTPConnection(_PeerMustBePublic, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PeerMustBePublic, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class PublicOnlyAdapter(HTTPAdapter):
+    """A requests adapter whose connections may only reach public addresses."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
+
+
+def session(allow_private: bool) -> requests.Session:
+    s = requests.Session()
+    if not allow_private:
+        adapter = PublicOnlyAdapter()
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+    return s
 
 
 class FetchError(RuntimeError):
@@ -62,7 +116,7 @@ class FeedClient(dg.ConfigurableResource):
                     check_public(url)
                 except ValueError as exc:
                     raise FetchError(str(exc)) from exc
-            response = self._get_with_retries(url, headers)
+            response = self._get_with_retries(url, headers, allow_private)
             if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 response.close()
@@ -77,20 +131,22 @@ class FeedClient(dg.ConfigurableResource):
                 continue
             return url, response
 
-    def _get_with_retries(self, url: str, headers: dict[str, str] | None):
+    def _get_with_retries(self, url: str, headers: dict[str, str] | None, allow_private: bool):
         all_headers = {"User-Agent": self.user_agent, **(headers or {})}
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
-                response = requests.get(
+                response = session(allow_private).get(
                     url,
                     headers=all_headers,
                     timeout=(self.connect_timeout_s, self.read_timeout_s),
                     allow_redirects=False,
                     stream=True,
                 )
+            except BlockedAddressError as exc:
+                raise FetchError(f"{url}: {exc}") from exc
             except requests.RequestException as exc:
                 last = exc
                 continue
