@@ -17,6 +17,10 @@ LOG_LINE = re.compile(
 )
 
 
+# dbt's housekeeping lines: nothing a person running the day needs to read.
+QUIET = ("A dbt subsetted execution", "Copying `", "Running dbt command")
+
+
 def show(day: str) -> int:
     path = Settings.from_env().home / "digests" / f"{date.fromisoformat(day).isoformat()}.md"
     if not path.exists():
@@ -40,6 +44,8 @@ def progress(lines) -> int:
         step, msg, level = m["step"], m["msg"], m["level"]
         if "STEP_FAILURE" in msg or "RUN_FAILURE" in msg or level == "ERROR":
             failed = True
+        if msg.startswith(QUIET) and level == "INFO":
+            continue
         if level in ("WARNING", "ERROR") or not msg.startswith(("ASSET_", "STEP_", "LOADED_")):
             clock = time.monotonic() - started
             print(f"[{clock:6.1f}s] {step:<22} {msg[:300]}", flush=True)
