@@ -243,3 +243,33 @@ def test_an_unchanged_feed_is_not_downloaded_again(world, tmp_path):
     assert statuses == [("fetched", 200), ("not_modified", 304)]
     eps = resources["warehouse"].rows("episodes", date.fromisoformat(DAY))
     assert {e["guid"] for e in eps} >= {"ok-1"}  # parsed from the stored copy
+
+
+@pytest.mark.slow
+def test_silent_audio_is_a_named_failure_and_the_rest_goes_on(world):
+    from dagster_project.assets.audio import transcripts
+    from dagster_project.resources.models import Transcriber
+
+    server, resources = world
+    with wave.open(str(server.root / "silent.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\0" * 32000 * 3)
+    xml = (server.root / "good.xml").read_text()
+    silent = f"<item><title>s</title><guid>silent-1</guid><pubDate>{ON_DAY}</pubDate>"
+    silent += '<enclosure url="silent.wav" type="audio/wav"/></item>'
+    rewrite(server.root / "good.xml", xml.replace("</channel>", silent + "</channel>"))
+    resources = {**resources, "transcriber": Transcriber()}
+    result = dg.materialize(
+        [feeds, episodes, episode_audio, transcripts], partition_key=DAY, resources=resources
+    )
+    assert result.success
+    day = date.fromisoformat(DAY)
+    failures = {
+        (f["stage"], f["episode_guid"]): f["error"]
+        for f in resources["warehouse"].rows("failures", day)
+    }
+    assert failures[("transcripts", "silent-1")] == "no speech found in the audio"
+    meta = result.asset_materializations_for_node("transcripts")[0].metadata
+    assert meta["transcribed"].value == 2  # the tone and the silence; neither stops the day
