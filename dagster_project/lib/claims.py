@@ -206,11 +206,6 @@ def claim_id(feed: str, guid: str, start_s: float, text: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def normalise(text: str) -> str:
-    """Text for spotting repeats: lower case letters and digits only."""
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
 def attribute(transcript_speaker: str | None, persons: list[dict]) -> str | None:
     """The named person who said a sentence, only where the feed supports it.
 
