@@ -52,7 +52,7 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
     for a in warehouse.rows("claim_topics", day):
         claim = claim_rows.get(a["claim_id"])
         if claim and (claim["feed"], claim["episode_guid"]) in episodes:
-            by_topic[a["topic_id"]].append({**claim_rows[a["claim_id"]], **a})
+            by_topic[a["topic_id"]].append({**claim, **a})
     featured: dict[str, tuple[str, list[str]]] = {}
     for r in warehouse.rows(
         "digest_insights",
