@@ -154,6 +154,15 @@ def _published(raw: Any, where: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def _claim_slug(slug: str, taken: set[str], where: str, kind: str) -> None:
+    """A well-formed slug, not used before in its scope; records it as used."""
+    if not SLUG_RE.match(slug):
+        raise ScriptError(f"{where}: slug must match {SLUG_RE.pattern}")
+    if slug in taken:
+        raise ScriptError(f"{where}: duplicate {kind} slug")
+    taken.add(slug)
+
+
 def load_script(script_path: Path) -> Script:
     """Read and validate a script YAML; raise ScriptError with the offending place."""
     with open(script_path, encoding="utf-8") as fh:
@@ -175,11 +184,7 @@ def load_script(script_path: Path) -> Script:
         where = f"shows[{si}]"
         slug = str(_req(raw_show, "slug", where))
         where = f"show {slug!r}"
-        if not SLUG_RE.match(slug):
-            raise ScriptError(f"{where}: slug must match {SLUG_RE.pattern}")
-        if slug in show_slugs:
-            raise ScriptError(f"{where}: duplicate show slug")
-        show_slugs.add(slug)
+        _claim_slug(slug, show_slugs, where, "show")
         title = str(_req(raw_show, "title", where))
         host = _person(_req(raw_show, "host", where), f"{where} host")
         author = str(raw_show.get("author") or host.name)
@@ -194,11 +199,7 @@ def load_script(script_path: Path) -> Script:
         for ei, raw_ep in enumerate(raw_eps):
             ep_slug = str(_req(raw_ep, "slug", f"{where} episodes[{ei}]"))
             ewhere = f"episode {slug}/{ep_slug}"
-            if not SLUG_RE.match(ep_slug):
-                raise ScriptError(f"{ewhere}: slug must match {SLUG_RE.pattern}")
-            if ep_slug in ep_slugs:
-                raise ScriptError(f"{ewhere}: duplicate episode slug")
-            ep_slugs.add(ep_slug)
+            _claim_slug(ep_slug, ep_slugs, ewhere, "episode")
             guest = None
             if raw_ep.get("guest") is not None:
                 guest = _person(raw_ep["guest"], f"{ewhere} guest")

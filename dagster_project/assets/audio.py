@@ -10,13 +10,13 @@ import dagster as dg
 from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
-from dagster_project.lib.store import read_json, update_json, write_atomic
+from dagster_project.lib.store import move_into_store, read_json, update_json, write_atomic
 from dagster_project.lib.transcript_formats import (
     Segment,
     TranscriptFormatError,
     parse_transcript,
 )
-from dagster_project.resources.http import FeedClient, FetchError, move_into_store
+from dagster_project.resources.http import FeedClient, FetchError
 from dagster_project.resources.models import Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -63,7 +63,7 @@ def episode_audio(
                     f"truncated: {seconds:.0f} s decode of the {declared:.0f} s the feed declares"
                 )
             stored = move_into_store(
-                dl, data_home.root / "audio", suffix_for(row["audio_type"], url)
+                dl.path, dl.sha256, data_home.root / "audio", suffix_for(row["audio_type"], url)
             )
         except (FetchError, AudioError, OSError) as exc:
             failures.add(row["feed"], f"audio: {exc}", episode_guid=row["guid"], url=url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,3 +42,14 @@ def update_json(path: Path, change: Callable[[dict], Any]) -> dict:
         change(data)
         write_atomic(path, json.dumps(data, indent=2, sort_keys=True))
         return data
+
+
+def move_into_store(tmp: Path, sha256: str, store: Path, suffix: str) -> Path:
+    """Content-addressed: <store>/<sha[:2]>/<sha><suffix>; an existing copy is kept."""
+    target = store / sha256[:2] / f"{sha256}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        tmp.unlink(missing_ok=True)
+    else:
+        shutil.move(tmp, target)
+    return target

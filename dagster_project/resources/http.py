@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -166,7 +165,9 @@ class FeedClient(dg.ConfigurableResource):
     ) -> FeedResponse:
         """A conditional GET: 304 when the stored copy (etag / last_modified) is current."""
         if urlparse(url).scheme == "file":
-            return FeedResponse(200, _read_file(url, self.max_feed_bytes), None, None, url)
+            return FeedResponse(
+                200, self.get_bytes(url, False, self.max_feed_bytes), None, None, url
+            )
         headers = {"Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5"}
         if etag:
             headers["If-None-Match"] = etag
@@ -178,7 +179,7 @@ class FeedClient(dg.ConfigurableResource):
                 return FeedResponse(304, b"", etag, last_modified, final)
             if response.status_code != 200:
                 raise FetchError(f"{url}: HTTP {response.status_code}")
-            body = self._read_limited(response, self.max_feed_bytes, url)
+            body = b"".join(_limited(self._body(response, url), self.max_feed_bytes, url))
             return FeedResponse(
                 200,
                 body,
@@ -195,23 +196,8 @@ class FeedClient(dg.ConfigurableResource):
                 raise FetchError(f"{url}: transfer took longer than {self.max_transfer_s:.0f} s")
             yield chunk
 
-    def _read_limited(self, response, limit: int, url: str) -> bytes:
-        chunks, size = [], 0
-        for chunk in self._body(response, url):
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(f"{url}: larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     def get_bytes(self, url: str, allow_private: bool, limit: int = 10_000_000) -> bytes:
-        if urlparse(url).scheme == "file":
-            return _read_file(url, limit)
-        final, response = self._get(url, allow_private)
-        with response:
-            if response.status_code != 200:
-                raise FetchError(f"{final}: HTTP {response.status_code}")
-            return self._read_limited(response, limit, final)
+        return b"".join(_limited(self._chunks(url, allow_private, limit), limit, url))
 
     def download(self, url: str, allow_private: bool, max_bytes: int, tmp_dir: Path) -> Download:
         """Stream a file to a temporary path, hashing as it goes; stop at max_bytes."""
@@ -220,10 +206,8 @@ class FeedClient(dg.ConfigurableResource):
         digest, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in self._chunks(url, allow_private, max_bytes):
+                for chunk in _limited(self._chunks(url, allow_private, max_bytes), max_bytes, url):
                     size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError(f"{url}: audio over the {max_bytes} byte limit")
                     digest.update(chunk)
                     out.write(chunk)
         except BaseException:
@@ -254,21 +238,11 @@ def _file_path(url: str) -> Path:
     return Path(url2pathname(urlparse(url).path))
 
 
-def _read_file(url: str, limit: int) -> bytes:
-    path = _file_path(url)
-    if not path.is_file():
-        raise FetchError(f"{url}: no such file")
-    if path.stat().st_size > limit:
-        raise FetchError(f"{url}: larger than {limit} bytes")
-    return path.read_bytes()
-
-
-def move_into_store(download: Download, store: Path, suffix: str) -> Path:
-    """Content-addressed: audio/<sha[:2]>/<sha><suffix>; an existing copy is kept."""
-    target = store / download.sha256[:2] / f"{download.sha256}{suffix}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        download.path.unlink(missing_ok=True)
-    else:
-        shutil.move(download.path, target)
-    return target
+def _limited(chunks: Iterator[bytes], limit: int, url: str) -> Iterator[bytes]:
+    """Pass the chunks on; stop with an error once more than `limit` bytes have come."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise FetchError(f"{url}: over the {limit} byte limit")
+        yield chunk
