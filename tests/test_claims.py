@@ -86,6 +86,33 @@ def test_clean_text_removes_disfluencies(raw, clean):
     assert rules.clean_text(raw) == clean
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Walmart's S-Shoppers, who take the drugs, buy smaller baskets.",  # a misheard word
+        "Constellation Energy and VISTRA are up 40 % as tech firms signed 20 -year contracts.",
+        "The the rate is 5 %, uh, or, you know, so.",
+        "He said that that plan had had no chance, er, at all, I mean, none.",
+        "A new kind of reactor, sort of, runs on s s salt.",
+        "Um, prices, uh, fell.",
+    ],
+)
+def test_a_cleaned_quote_is_the_transcripts_own_words(raw):
+    """Cleaning drops whole filler words at most: every word kept is a word that was heard."""
+    cleaned = rules.clean_text(raw)
+    assert rules.is_verbatim(cleaned, "Before it. " + raw + " After it.")
+    kept = cleaned.lower().split()
+    heard = raw.lower().split()
+    assert all(any(k.strip(".,") == h.strip(".,") for h in heard) for k in kept)
+
+
+def test_is_verbatim_refuses_changed_or_reordered_words():
+    transcript = "Walmart's S-Shoppers, who take the drugs, buy smaller baskets."
+    assert not rules.is_verbatim("Walmart's -Shoppers, who take the drugs", transcript)
+    assert not rules.is_verbatim("who take the drugs, Walmart's S-Shoppers", transcript)
+    assert rules.is_verbatim("Who take the, uh, drugs", transcript)
+
+
 def test_strip_hedges():
     assert rules.strip_hedges("So I think China is dumping models.") == "China is dumping models."
     assert rules.strip_hedges("Well, my view is that rates fall.") == "rates fall."

@@ -2,21 +2,17 @@
 Definitions. Ground truth comes from demo/shows/manifest.json (which the pipeline never reads)."""
 
 import json
-import re
 from datetime import date
 
 import dagster as dg
 import pytest
 
+from dagster_project.lib.claims import is_verbatim
 from tests.conftest import DEMO_SHOWS
 
 pytestmark = pytest.mark.slow
 DAY = "2026-11-18"
 MAIN_THEME = "china-open-ai"
-
-
-def norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
 def theme_of(citation: dict, manifest: dict) -> str | None:
@@ -130,7 +126,7 @@ def test_every_citation_is_inside_its_episode_and_quoted_from_its_transcript(dem
         for c in insight["citations"]:
             duration = demo_run["manifest"][c["episode_guid"]]["duration_s"]
             assert 0 <= c["start_s"] < c["end_s"] <= duration + 0.5
-            assert norm(c["quote"]) in norm(text[c["episode_guid"]])
+            assert is_verbatim(c["quote"], text[c["episode_guid"]]), c["quote"]
             assert c["url"].endswith(f"#t={int(c['start_s'])}")
 
 

@@ -11,6 +11,7 @@ from dagster_project.assets.feeds import episodes, feeds
 from dagster_project.resources.environment import build_resources
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.conftest import DEMO_SHOWS, REPO
+from tests.leaks import leaked, stored_bytes
 
 pytestmark = pytest.mark.postgres
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -28,13 +29,16 @@ def database():
     admin.close()
 
 
-def test_environment_picks_the_warehouse():
-    pg = build_resources({"PODCAST_INSIGHTS_WAREHOUSE_URL": f"{SERVER}/test"})["warehouse"]
-    assert isinstance(pg, PostgresWarehouse) and pg.url.endswith("/test")
-    assert isinstance(build_resources({})["warehouse"], DuckDBWarehouse)
+def test_environment_picks_the_warehouse(monkeypatch):
+    monkeypatch.setenv("PODCAST_INSIGHTS_WAREHOUSE_URL", f"{SERVER}/test")
+    pg = build_resources()["warehouse"]
+    assert isinstance(pg, PostgresWarehouse)
+    assert pg.query("SELECT current_database() AS db") == [{"db": "test"}]
+    monkeypatch.delenv("PODCAST_INSIGHTS_WAREHOUSE_URL")
+    assert isinstance(build_resources()["warehouse"], DuckDBWarehouse)
 
 
-def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database):
+def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database, monkeypatch):
     import psycopg2
 
     home = tmp_path / "dagster_home"
@@ -45,13 +49,10 @@ def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database):
         f"      hostname: 127.0.0.1\n      port: 5432\n      username: postgres\n"
         f"      db_name: {database}\n"
     )
-    resources = build_resources(
-        {
-            "PODCAST_INSIGHTS_FEEDS": str(REPO / "feeds.yaml"),
-            "PODCAST_INSIGHTS_HOME": str(tmp_path / "data"),
-            "PODCAST_INSIGHTS_WAREHOUSE_URL": f"{SERVER}/{database}",
-        }
-    )
+    monkeypatch.setenv("PODCAST_INSIGHTS_FEEDS", str(REPO / "feeds.yaml"))
+    monkeypatch.setenv("PODCAST_INSIGHTS_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PODCAST_INSIGHTS_WAREHOUSE_URL", f"{SERVER}/{database}")
+    resources = build_resources()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.materialize(
             [feeds, episodes],
@@ -70,3 +71,25 @@ def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database):
     cur.execute("SELECT guid FROM podcast_insights.episodes WHERE partition_date = '2026-11-18'")
     assert {r[0] for r in cur.fetchall()} == expected
     con.close()
+
+
+def test_secrets_stay_out_of_the_instance(tmp_path, database, monkeypatch):
+    """The warehouse URL's password and the SMTP password reach resources as EnvVar names."""
+    db_secret, smtp_secret = f"db-{uuid.uuid4().hex}", f"smtp-{uuid.uuid4().hex}"
+    monkeypatch.setenv("PODCAST_INSIGHTS_FEEDS", str(REPO / "feeds.yaml"))
+    monkeypatch.setenv("PODCAST_INSIGHTS_HOME", str(tmp_path / "data"))
+    # trust auth on the test server ignores the password; it only has to be carried
+    monkeypatch.setenv(
+        "PODCAST_INSIGHTS_WAREHOUSE_URL", f"postgresql://postgres:{db_secret}@127.0.0.1/{database}"
+    )
+    monkeypatch.setenv("PODCAST_INSIGHTS_SMTP_PASSWORD", smtp_secret)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize(
+            [feeds], partition_key="2026-11-18", resources=build_resources(), instance=instance
+        )
+        assert result.success
+    assert list(stored_bytes(home))
+    assert leaked([tmp_path], [db_secret, smtp_secret]) == []

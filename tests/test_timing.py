@@ -30,3 +30,14 @@ def test_word_times_win_over_interpolation():
 def test_speaker_follows_the_segment():
     timed = join_segments([Segment(0, 1, "One.", speaker="A"), Segment(1, 2, "Two.", speaker="B")])
     assert timed.speaker_at(timed.text.index("Two")) == "B"
+
+
+def test_words_are_glued_as_the_transcriber_spelled_them():
+    """Whisper continues a word without a space ("open" + "-weight"): the text is the segment's."""
+    text = " Cheap open-weight models, up 40%."
+    words = [(0.0, 0.5, " Cheap"), (0.5, 0.8, " open"), (0.8, 1.2, "-weight"),
+             (1.2, 1.6, " models,"), (1.6, 2.0, " up 40"), (2.0, 2.2, "%.")]  # fmt: skip
+    timed = join_segments([Segment(0.0, 2.2, text, words=words), Segment(2.2, 3, "Next.")])
+    assert timed.text == "Cheap open-weight models, up 40%. Next."
+    weight = timed.text.index("-weight")
+    assert timed.span_times(weight, weight + 7) == (0.8, 1.2)

@@ -69,3 +69,27 @@ def test_an_older_warehouse_gains_new_columns_and_keeps_its_rows(tmp_path):
     wh = DuckDBWarehouse(path=str(path))
     wh.replace_partition("claims", DAY, [{"claim_id": "new", "text": "x", "cites_source": True}])
     assert [r["claim_id"] for r in wh.rows("claims", date(2026, 11, 17), DAY)] == ["old", "new"]
+
+
+def numpy_values(wh):
+    """Whisper's and numpy's scalars are stored as numbers on every warehouse."""
+    import numpy as np
+
+    row = {"feed": "f", "episode_guid": "g", "segment_index": np.int64(0),
+           "start_s": np.float64(1.235), "end_s": np.float32(2.5), "text": "x",
+           "source": "whisper"}  # fmt: skip
+    assert wh.replace_partition("transcript_segments", DAY, [row]) == 1
+    (got,) = wh.rows("transcript_segments", DAY)
+    assert (got["segment_index"], got["start_s"], got["end_s"]) == (0, 1.235, 2.5)
+    assert wh.query(
+        "SELECT COUNT(*) AS n FROM transcript_segments WHERE start_s > ?", [np.float64(1.0)]
+    ) == [{"n": 1}]
+
+
+def test_duckdb_takes_numpy_values(tmp_path):
+    numpy_values(duckdb_wh(tmp_path))
+
+
+@pytest.mark.postgres
+def test_postgres_takes_numpy_values(postgres_wh):
+    numpy_values(postgres_wh)

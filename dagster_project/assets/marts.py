@@ -4,10 +4,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN
-from dagster_project.resources.marts import DBT_DIR, DbtMarts
+from dagster_project.resources.marts import DBT_DIR, DbtMarts, dbt_executable
 
 
 class Translator(DagsterDbtTranslator):
@@ -27,7 +27,10 @@ def build_marts() -> dg.AssetsDefinition:
     """The dbt assets; parses the dbt project first when its manifest is missing or stale."""
     project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
     if _manifest_is_stale(project):
-        project.preparer.prepare(project)
+        # dagster-dbt's own preparer looks for `dbt` on PATH only; parse with ours.
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
 
     @dbt_assets(
         manifest=project.manifest_path,

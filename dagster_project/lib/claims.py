@@ -76,11 +76,11 @@ HEDGE_START = re.compile(
     r"suspect|guess|feel)( that)?|my (view|take|point) is( that)?|the point is( that)?)[, ]+",
     re.IGNORECASE,
 )
-DISFLUENCY = re.compile(
-    r"(,\s*)?\b(you know|i mean|kind of|sort of|uh+|um+|er+|ah+)\b(,)?\s*|(?<=,)\s*like,\s*",
-    re.IGNORECASE,
-)
-REPEAT = re.compile(r"\b(\w+)( \1\b)+", re.IGNORECASE)
+# Quotes are the transcript's own words: cleaning may drop whole filler tokens and stutters,
+# never change or cut a word (a transcriber's "S-Shoppers" stays as heard).
+FILLER_TOKEN = re.compile(r"u+h+|u+m+|uhm+|e+r+m*|a+h+|h+m+|m+-?h*m+", re.IGNORECASE)
+FILLER_PHRASES = (("you", "know"), ("i", "mean"), ("kind", "of"), ("sort", "of"))  # set off by ","
+STUTTER_OK = {"that", "had"}  # "that that", "had had" are grammar, not a stutter
 CONTENT_POS = {"NOUN", "PROPN", "NUM", "ADJ", "VERB"}
 GOOD_ENTS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "PRODUCT", "EVENT", "LAW", "MONEY", "PERCENT",
@@ -181,14 +181,71 @@ def score(f: SentenceFeatures) -> float:
     return round(max(0.0, min(1.0, s)), 3)
 
 
+def _bare(token: str) -> str:
+    return re.sub(r"[^\w'-]", "", token).lower()
+
+
 def clean_text(text: str) -> str:
-    """The sentence as a reader sees it: disfluencies and repeated words out, one capital."""
-    out = DISFLUENCY.sub(" ", text)
-    out = REPEAT.sub(r"\1", out)
-    out = re.sub(r"\s+([,.;:!?])", r"\1", out)
-    out = re.sub(r",\s*,", ",", out)
-    out = re.sub(r"\s{2,}", " ", out).strip(" ,")
-    return out[:1].upper() + out[1:] if out else out
+    """The sentence as a reader sees it, in the speaker's words: "uh"/"um", comma-set fillers
+    ("you know", "I mean") and stuttered words left out; nothing else changes but one capital."""
+    tokens = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        dropped = 0
+        if FILLER_TOKEN.fullmatch(_bare(token)):
+            dropped = 1
+        else:
+            for phrase in FILLER_PHRASES:
+                span = tokens[i : i + len(phrase)]
+                if (
+                    tuple(_bare(t) for t in span) == phrase
+                    and span[-1].endswith(",")
+                    and (not out or out[-1].endswith(","))
+                ):
+                    dropped = len(phrase)
+                    break
+        if dropped:
+            last = tokens[i + dropped - 1]
+            tail = last[len(last.rstrip(".!?;:,")) :]
+            if out and tail and tail[-1] in ".!?;:":
+                out[-1] = out[-1].rstrip(",") + tail.lstrip(",")
+            elif out and tail.startswith(",") and out[-1].endswith(","):
+                out[-1] = out[-1].rstrip(",")
+            i += dropped
+            continue
+        word = _bare(token)
+        stutter = out and out[-1] == out[-1].rstrip(".,!?;:") and _bare(out[-1]) == word
+        if stutter and (
+            word not in STUTTER_OK or (i + 1 < len(tokens) and _bare(tokens[i + 1]) == word)
+        ):
+            i += 1
+            continue
+        out.append(token)
+        i += 1
+    cleaned = " ".join(out).strip(" ,")
+    return cleaned[:1].upper() + cleaned[1:] if cleaned else cleaned
+
+
+def spoken_words(text: str) -> list[str]:
+    """A text's words as compared for quoting: lower case, without punctuation, fillers or
+    stutters. A quote is verbatim when its spoken words run unbroken in the transcript's."""
+    bare = (re.sub(r"^[^\w]+|[^\w]+$", "", _bare(t)) for t in text.split())
+    words = [w for w in bare if w and not FILLER_TOKEN.fullmatch(w)]
+    out: list[str] = []
+    for w in words:
+        if not (out and out[-1] == w):
+            out.append(w)
+    joined = " " + " ".join(out) + " "
+    for phrase in FILLER_PHRASES:
+        joined = joined.replace(" " + " ".join(phrase) + " ", " ")
+    return joined.split()
+
+
+def is_verbatim(quote: str, transcript: str) -> bool:
+    """True when the quote is the transcript's own words (fillers and stutters aside)."""
+    return f" {' '.join(spoken_words(quote))} " in f" {' '.join(spoken_words(transcript))} "
 
 
 def strip_hedges(text: str) -> str:

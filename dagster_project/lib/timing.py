@@ -56,20 +56,25 @@ class TimedText:
 
 
 def join_segments(segments: list[Segment]) -> TimedText:
-    """One text of all segments, with a time piece per word (or per segment when no words)."""
+    """One text of all segments, with a time piece per word (or per segment when no words).
+
+    Words are glued as the transcriber spelled them: Whisper starts a new word with a space and
+    continues one without ("open" + "-weight"), so the text reads like the segment's own.
+    """
     parts: list[str] = []
     pieces: list[Piece] = []
     cursor = 0
     for seg in segments:
         units = (
-            [(w[0], w[1], w[2].strip()) for w in seg.words if w[2].strip()]
+            [(w[0], w[1], w[2]) for w in seg.words if w[2].strip()]
             if seg.words
-            else [(seg.start_s, seg.end_s, seg.text.strip())]
+            else [(seg.start_s, seg.end_s, seg.text)]
         )
-        for start_s, end_s, text in units:
+        for n, (start_s, end_s, raw) in enumerate(units):
+            text = raw.strip()
             if not text:
                 continue
-            if parts:
+            if parts and (n == 0 or raw[:1].isspace()):
                 parts.append(" ")
                 cursor += 1
             parts.append(text)

@@ -1,10 +1,17 @@
-"""The one place that decides the environment: which warehouse, which mail server, which paths."""
+"""The one place that decides the environment: which warehouse, which mail server, which paths.
+
+Secrets (the warehouse URL, which may carry a password, and the SMTP password) reach resources as
+`dg.EnvVar`: Dagster resolves them when a run starts, so run snapshots in the instance and the
+UI's config view show the variable's name, never its value.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from typing import Any
+
+import dagster as dg
 
 from dagster_project.lib.settings import Settings
 from dagster_project.resources.http import FeedClient
@@ -14,13 +21,17 @@ from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 
+WAREHOUSE_URL = "PODCAST_INSIGHTS_WAREHOUSE_URL"
+SMTP_PASSWORD = "PODCAST_INSIGHTS_SMTP_PASSWORD"
+
 
 def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
     """PostgreSQL when PODCAST_INSIGHTS_WAREHOUSE_URL names one, else DuckDB in the data folder."""
-    url = environ.get("PODCAST_INSIGHTS_WAREHOUSE_URL", "")
+    url = environ.get(WAREHOUSE_URL, "")
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresWarehouse(
-            url=url, db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights")
+            url=dg.EnvVar(WAREHOUSE_URL),
+            db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights"),
         )
     return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"))
 
@@ -33,13 +44,14 @@ def mailer_for(environ: Mapping[str, str]) -> Mailer:
         sender=environ.get("PODCAST_INSIGHTS_SMTP_FROM", "Podcast Insights <insights@localhost>"),
         recipients=[r for r in recipients if r],
         username=environ.get("PODCAST_INSIGHTS_SMTP_USER") or None,
-        password=environ.get("PODCAST_INSIGHTS_SMTP_PASSWORD") or None,
+        password=dg.EnvVar(SMTP_PASSWORD) if environ.get(SMTP_PASSWORD) else None,
         starttls=environ.get("PODCAST_INSIGHTS_SMTP_STARTTLS", "") == "1",
     )
 
 
-def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    env = os.environ if environ is None else environ
+def build_resources() -> dict[str, Any]:
+    """The resources for this process's environment (read when the definitions load)."""
+    env = os.environ
     settings = Settings.from_env(dict(env))
     warehouse = warehouse_for(settings, env)
     return {
@@ -51,7 +63,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "warehouse": warehouse,
         "mailer": mailer_for(env),
         "dbt_marts": (
-            DbtMarts(postgres_url=warehouse.url, postgres_schema=warehouse.db_schema)
+            DbtMarts(postgres_url=dg.EnvVar(WAREHOUSE_URL), postgres_schema=warehouse.db_schema)
             if isinstance(warehouse, PostgresWarehouse)
             else DbtMarts(duckdb_path=warehouse.path)
         ),

@@ -9,6 +9,8 @@ from email.utils import make_msgid
 import dagster as dg
 from pydantic import Field
 
+from dagster_project.resources.secrets import resolved
+
 
 class Mailer(dg.ConfigurableResource):
     """An SMTP server; with no recipients configured, nothing is sent."""
@@ -39,6 +41,6 @@ class Mailer(dg.ConfigurableResource):
             if self.starttls:
                 smtp.starttls()
             if self.username:
-                smtp.login(self.username, self.password or "")
+                smtp.login(self.username, resolved(self.password) if self.password else "")
             smtp.send_message(msg)
         return msg["Message-ID"]

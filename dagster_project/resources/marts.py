@@ -1,8 +1,11 @@
 """dbt over the warehouse: the marts analysts read, built after each day's tables."""
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -10,8 +13,24 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from dagster_project.lib.settings import PROJECT_ROOT
+from dagster_project.resources.secrets import resolved
 
 DBT_DIR = PROJECT_ROOT / "dbt"
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside the interpreter running Dagster.
+
+    Cron and systemd start `.venv/bin/dagster` with the system PATH, which has no `dbt`; the
+    one that belongs to this environment sits next to `sys.executable`.
+    """
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("dbt")
+    if found is None:
+        raise FileNotFoundError(f"no dbt executable beside {sys.executable} or on PATH")
+    return found
 
 
 class DbtMarts(dg.ConfigurableResource):
@@ -24,7 +43,7 @@ class DbtMarts(dg.ConfigurableResource):
     def _env(self) -> dict[str, str]:
         env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         if self.postgres_url:
-            url = urlparse(self.postgres_url)
+            url = urlparse(resolved(self.postgres_url))
             env.update(
                 PODCAST_INSIGHTS_DBT_TARGET="postgres",
                 PODCAST_INSIGHTS_PG_HOST=url.hostname or "127.0.0.1",
@@ -56,6 +75,8 @@ class DbtMarts(dg.ConfigurableResource):
                     os.environ[k] = v
 
     def build(self, context: dg.AssetExecutionContext) -> Iterator[Any]:
-        cli = DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR))
+        cli = DbtCliResource(
+            project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+        )
         with self._environment():
             yield from cli.cli(["build"], context=context).stream()

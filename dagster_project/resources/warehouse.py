@@ -19,6 +19,19 @@ from dagster_project.lib.schema import (
     columns,
     create_statements,
 )
+from dagster_project.resources.secrets import resolved
+
+
+def plain(value: Any) -> Any:
+    """A value as the database drivers take it: numpy scalars become Python ones.
+
+    faster-whisper and numpy hand out `np.float64`; psycopg2 writes those as the SQL text
+    `np.float64(1.2)`, which PostgreSQL reads as a function in schema "np".
+    """
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        return item()
+    return value
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -54,9 +67,11 @@ class Warehouse(dg.ConfigurableResource):
         """Delete the partition's rows (narrowed by `where`), insert `rows`: idempotent."""
         cols = columns(table)
         conds = ["partition_date = ?", *[f"{k} = ?" for k in (where or {})]]
-        params = [partition_date, *(where or {}).values()]
+        params = [plain(v) for v in [partition_date, *(where or {}).values()]]
         insert = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        values = [tuple({**r, "partition_date": partition_date}.get(c) for c in cols) for r in rows]
+        values = [
+            tuple(plain({**r, "partition_date": partition_date}.get(c)) for c in cols) for r in rows
+        ]
         self.ensure_schema()
         with self._connect() as con:
             cur = con.cursor()
@@ -70,7 +85,7 @@ class Warehouse(dg.ConfigurableResource):
         self.ensure_schema()
         with self._connect() as con:
             cur = con.cursor()
-            cur.execute(self._sql(sql), list(params))
+            cur.execute(self._sql(sql), [plain(p) for p in params])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -137,7 +152,7 @@ class PostgresWarehouse(Warehouse):
     def _connect(self) -> Iterator[Any]:
         import psycopg2
 
-        con = psycopg2.connect(self.url)
+        con = psycopg2.connect(resolved(self.url))
         try:
             cur = con.cursor()
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.db_schema}"')
