@@ -127,7 +127,7 @@ def test_strip_hedges():
             [{"name": "Ann Lee", "role": "guest"}, {"name": "Bo", "role": "host"}],
             "Ann Lee",
         ),
-        (None, [{"name": "Ann Lee", "role": "host"}], "Ann Lee"),  # a one-person show
+        (None, [{"name": "Ann Lee", "role": "host"}], None),  # a host named is not a voice
         (None, [{"name": "Ann Lee", "role": "host"}, {"name": "Bo Chan", "role": "guest"}], None),
         (None, [], None),
     ],
@@ -161,8 +161,9 @@ def test_episode_people_from_metadata(persons, author, named, expected):
     assert [p["name"] for p in rules.episode_people(persons, author, named)] == expected
 
 
-def test_a_solo_show_known_only_from_its_author_is_attributed():
+def test_the_author_alone_names_no_sentence():
+    """itunes:author is the host, but a two-voice episode's second voice is not the host."""
     people = rules.episode_people([], "Ann Lee", ["Ann Lee"])
-    assert rules.attribute(None, people) == "Ann Lee"
+    assert rules.attribute(None, people) is None
     with_guest = rules.episode_people([], "Ann Lee", ["Ann Lee", "Marc Andreessen"])
     assert rules.attribute(None, with_guest) is None  # two people, no speaker labels: nobody

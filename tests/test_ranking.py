@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from dagster_project.lib.ranking import Candidate, RankingRules, eligible, is_repeat, select
+from dagster_project.lib.ranking import Candidate, RankingRules, decide, is_repeat, select
 
 
 def vec(*xs):
@@ -19,10 +20,11 @@ def test_broader_support_ranks_first():
     assert [c.topic_id for c, _ in select([a, b], RankingRules())] == ["b", "a"]
 
 
-def test_single_show_topics_are_not_insights():
+def test_single_show_topics_fill_the_places_broad_themes_leave():
     solo = cand("solo", vec(1, 0, 0), podcasts=1, claims=20, quality=1.0)
-    assert "fewer than 2" in eligible(solo, RankingRules())
-    assert select([solo], RankingRules()) == []
+    broad = cand("broad", vec(0, 1, 0), podcasts=2, claims=2, quality=0.4)
+    assert [c.topic_id for c, _ in select([solo, broad], RankingRules())] == ["broad", "solo"]
+    assert [c.topic_id for c, _ in select([solo], RankingRules())] == ["solo"]
 
 
 def test_near_duplicate_topics_never_both_make_it():
@@ -33,9 +35,16 @@ def test_near_duplicate_topics_never_both_make_it():
     assert chosen == ["a", "c"]
 
 
-def test_fewer_than_five_when_the_day_has_fewer_good_topics():
+def test_five_distinct_themes_make_five_insights_broad_ones_first():
     topics = [cand(f"t{i}", vec(*np.eye(8)[i]), podcasts=2 if i < 3 else 1) for i in range(8)]
-    assert len(select(topics, RankingRules())) == 3
+    chosen = [c.topic_id for c, _ in select(topics, RankingRules())]
+    assert len(chosen) == 5 and set(chosen[:3]) == {"t0", "t1", "t2"}
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_a_day_with_few_themes_features_them_all(n):
+    topics = [cand(f"t{i}", vec(*np.eye(8)[i]), podcasts=1, quality=0.3) for i in range(n)]
+    assert len(select(topics, RankingRules())) == n
 
 
 def test_at_most_top_k():
@@ -43,13 +52,14 @@ def test_at_most_top_k():
     assert len(select(topics, RankingRules(top_k=5))) == 5
 
 
-def test_a_featured_topic_needs_new_claims_to_come_back():
-    stale = cand("old", vec(1, 0, 0), podcasts=2, last_featured="2026-11-17", novel_podcasts={"a"})
-    assert "only 1 show(s) add claims" in eligible(stale, RankingRules())
-    fresh = cand(
-        "old", vec(1, 0, 0), podcasts=3, last_featured="2026-11-17", novel_podcasts={"a", "b"}
-    )
-    assert eligible(fresh, RankingRules()) is None
+def test_a_featured_topic_with_nothing_new_comes_last():
+    stale = cand("old", vec(1, 0, 0), podcasts=3, last_featured="2026-11-17")
+    solo = cand("solo", vec(0, 1, 0), podcasts=1, quality=0.3)
+    fresh = cand("back", vec(0, 0, 1), podcasts=3, last_featured="2026-11-17", novel_podcasts={"a"})
+    decisions = decide([stale, solo, fresh], RankingRules(top_k=2))
+    assert [d.candidate.topic_id for d in decisions if d.rank] == ["back", "solo"]
+    (last,) = [d for d in decisions if not d.rank]
+    assert "nothing new since" in last.reason
     assert fresh.novelty == "recurring"
 
 
@@ -59,9 +69,10 @@ def test_repeats_are_recognised_by_their_words():
     assert not is_repeat("Regional banks merged in Ohio.", earlier)
 
 
-def test_weak_topics_are_not_insights():
+def test_weak_topics_rank_lower_but_are_not_walled_off():
     weak = cand("weak", vec(1, 0, 0), podcasts=3, quality=0.5)
-    assert "too weak" in eligible(weak, RankingRules())
+    strong = cand("strong", vec(0, 1, 0), podcasts=3, quality=0.9)
+    assert [c.topic_id for c, _ in select([weak, strong], RankingRules())] == ["strong", "weak"]
 
 
 def test_recurring_topics_rank_below_equal_new_ones():
@@ -72,9 +83,23 @@ def test_recurring_topics_rank_below_equal_new_ones():
     assert [c.topic_id for c, _ in select([back, new], RankingRules())] == ["new", "back"]
 
 
-def test_loose_topics_are_not_insights():
-    chatter = cand("chatter", vec(1, 0, 0), podcasts=4, coherence=0.45)
-    assert "loosely related" in eligible(chatter, RankingRules())
+def test_loose_topics_rank_below_coherent_ones():
+    loose = cand("loose", vec(1, 0, 0), podcasts=3, coherence=0.3)
+    tight = cand("tight", vec(0, 1, 0), podcasts=3, coherence=0.8)
+    assert [c.topic_id for c, _ in select([loose, tight], RankingRules())] == ["tight", "loose"]
+
+
+def test_every_candidate_is_explained():
+    a = cand("a", vec(1, 0.05, 0), podcasts=4)
+    dup = cand("dup", vec(1, 0.1, 0), podcasts=3)
+    empty = cand("empty", vec(0, 0, 1), podcasts=1, claims=0)
+    reasons = {d.candidate.topic_id: d.reason for d in decide([a, dup, empty], RankingRules())}
+    assert reasons == {
+        "a": "featured at rank 1",
+        "dup": reasons["dup"],
+        "empty": "no citable claim",
+    }
+    assert reasons["dup"].startswith("says what rank 1 says")
 
 
 def test_more_claims_and_episodes_break_a_tie_between_equally_broad_topics():

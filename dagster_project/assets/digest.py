@@ -16,7 +16,7 @@ from dagster_project.assets.common import (
 )
 from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
-from dagster_project.lib.ranking import Candidate, RankingRules, is_repeat, select
+from dagster_project.lib.ranking import Candidate, Decision, RankingRules, decide, is_repeat
 from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -44,8 +44,19 @@ def _best_claim(claims: list[dict]) -> dict:
     return max(central, key=value)
 
 
-def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
-    """The digest JSON of the contract, from the day's tables."""
+def empty_note(warehouse: Warehouse, day: date) -> str:
+    """What a digest without insights tells its reader: why there is nothing."""
+    episodes = warehouse.rows("episodes", day)
+    if not episodes:
+        return "No new episodes were published on this day by the feeds followed."
+    n = len(episodes)
+    return f"{n} new episode{'s' if n != 1 else ''} today, but none made a claim worth citing."
+
+
+def build_digest(
+    warehouse: Warehouse, day: date, config: DigestConfig
+) -> tuple[dict, list[Decision]]:
+    """The digest JSON of the contract, from the day's tables, and every candidate's fate."""
     episodes = {(e["feed"], e["guid"]): e for e in warehouse.rows("episodes", day)}
     claim_rows = {c["claim_id"]: c for c in warehouse.rows("claims", day)}
     by_topic: dict[str, list[dict]] = defaultdict(list)
@@ -84,8 +95,10 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
             )
         )
     rules = RankingRules(top_k=config.top_k, min_podcasts=config.min_podcasts)
+    decisions = decide(candidates, rules)
     insights = []
-    for rank, (cand, score) in enumerate(select(candidates, rules), start=1):
+    for decision in (d for d in decisions if d.rank is not None):
+        cand, score, rank = decision.candidate, decision.score, decision.rank
         members = by_topic[cand.topic_id]
         best = _best_claim(members)
         topic = topic_rows[cand.topic_id]
@@ -129,7 +142,23 @@ def build_digest(warehouse: Warehouse, day: date, config: DigestConfig) -> dict:
                 "citations": citations,
             }
         )
-    return {"date": day.isoformat(), "insights": insights}
+    digest = {"date": day.isoformat(), "insights": insights}
+    if not insights:
+        digest["note"] = empty_note(warehouse, day)
+    return digest, decisions
+
+
+def candidates_table(decisions: list[Decision]) -> str:
+    """Every candidate topic and why it is, or is not, in the digest (for the UI)."""
+    head = "| topic | shows | episodes | claims | quality | coherence | score | decision |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for d in decisions:
+        c = d.candidate
+        lines.append(
+            f"| {c.topic_id} | {len(c.podcasts)} | {c.episodes} | {c.claims} | {c.quality:.2f} "
+            f"| {c.coherence:.2f} | {d.score:.2f} | {d.reason} |"
+        )
+    return "\n".join(lines) if decisions else "(no candidate topics)"
 
 
 @daily_asset(
@@ -142,7 +171,7 @@ def daily_digest(
 ) -> dg.MaterializeResult:
     """Up to five insights of the day, each a different topic, each with its citations."""
     day = partition_day(context)
-    digest = build_digest(warehouse, day, config)
+    digest, decisions = build_digest(warehouse, day, config)
     rows = [
         {
             "rank": i["rank"],
@@ -164,15 +193,19 @@ def daily_digest(
         {
             "insights": len(rows),
             "citations": sum(len(i["citations"]) for i in digest["insights"]),
+            "candidates": len(decisions),
             "preview": dg.MetadataValue.md(render.to_markdown(_public(digest))),
+            "candidate_topics": dg.MetadataValue.md(candidates_table(decisions)),
         },
     )
 
 
 def _public(digest: dict) -> dict:
     """The digest as the contract shows it (internal fields out)."""
+    note = {"note": digest["note"]} if digest.get("note") else {}
     return {
         "date": digest["date"],
+        **note,
         "insights": [
             {
                 **{k: v for k, v in i.items() if k != "score"},
@@ -200,7 +233,10 @@ def load_digest(warehouse: Warehouse, day: date) -> dict:
                 "citations": json.loads(r["citations"]),
             }
         )
-    return _public({"date": day.isoformat(), "insights": insights})
+    digest = {"date": day.isoformat(), "insights": insights}
+    if not insights:
+        digest["note"] = empty_note(warehouse, day)
+    return _public(digest)
 
 
 @dg.asset_check(asset=daily_digest, blocking=True, partitions_def=DAILY)

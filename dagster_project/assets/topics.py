@@ -56,6 +56,13 @@ def topics(
             [window[i]["text"] for i in keep], embeddings[keep]
         )
         labels[keep] = kept_labels
+    # A claim of the day that no theme took still stands, as a topic of one: a sparse day keeps
+    # its candidates, and ranking puts the themes of several shows first.
+    singles = [i for i in today if labels[i] == tl.OUTLIER and not repeats[i]]
+    first = int(labels.max(initial=tl.OUTLIER)) + 1
+    for n, i in enumerate(singles):
+        labels[i] = first + n
+        keywords[first + n] = tl.plain_keywords(window[i]["text"])
     centroids = tl.centroids(labels, embeddings)
     members = {t: [window[i]["claim_id"] for i in np.flatnonzero(labels == t)] for t in centroids}
     previous = {}

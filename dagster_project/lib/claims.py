@@ -266,22 +266,22 @@ def claim_id(feed: str, guid: str, start_s: float, text: str) -> str:
 def attribute(transcript_speaker: str | None, persons: list[dict]) -> str | None:
     """The named person who said a sentence, only where the feed supports it.
 
-    A published transcript's speaker label is evidence; so is an episode with one person only.
-    With several people and no speaker label nobody is named: a wrong name is worse than none.
+    A published transcript's speaker label is evidence. Episode metadata alone is not: a feed
+    that names one host says nothing about who spoke a sentence (a co-host, a guest, a clip),
+    so without a label nobody is named. A wrong name is worse than none.
     """
-    names = [p["name"] for p in persons if p.get("name")]
-    if transcript_speaker:
-        label = transcript_speaker.strip()
-        for name in names:
-            if name.lower() == label.lower():
-                return name
-        role_match = [p["name"] for p in persons if p.get("role", "").lower() == label.lower()]
-        if len(role_match) == 1:
-            return role_match[0]
-        if len(label.split()) >= 2 and label[0].isupper():
-            return label
+    if not transcript_speaker:
         return None
-    return names[0] if len(names) == 1 else None
+    label = transcript_speaker.strip()
+    for name in (p["name"] for p in persons if p.get("name")):
+        if name.lower() == label.lower():
+            return name
+    role_match = [p["name"] for p in persons if p.get("role", "").lower() == label.lower()]
+    if len(role_match) == 1:
+        return role_match[0]
+    if len(label.split()) >= 2 and label[0].isupper():
+        return label
+    return None
 
 
 def episode_people(persons: list[dict], author: str | None, named_in_text: list[str]) -> list[dict]:

@@ -53,7 +53,8 @@ def deep_link(url: str | None, start_s: float) -> str | None:
 def summary(podcast_titles: list[str], episodes: int, novelty: str, last: str | None) -> str:
     shows = ", ".join(podcast_titles)
     n = len(podcast_titles)
-    line = f"Discussed by {n} show{'s' if n != 1 else ''} ({shows}) in {episodes} episode"
+    who = "one show" if n == 1 else f"{n} shows"
+    line = f"Discussed by {who} ({shows}) in {episodes} episode"
     line += "s" if episodes != 1 else ""
     if novelty == "new":
         return line + "; new today."
@@ -78,7 +79,7 @@ def to_json(digest: dict) -> str:
 def to_markdown(digest: dict) -> str:
     lines = [f"# Top insights for {digest['date']}", ""]
     if not digest["insights"]:
-        lines.append("No topic was discussed by enough shows today.")
+        lines.append(digest.get("note") or "No insights today.")
     for ins in digest["insights"]:
         lines.append(f"{ins['rank']}. **{ins['headline']}**")
         lines.append(f"   {ins['summary']}")
@@ -101,7 +102,7 @@ def to_html(digest: dict) -> str:
         f"<h1>Top insights for {e(digest['date'])}</h1>",
     ]
     if not digest["insights"]:
-        parts.append("<p>No topic was discussed by enough shows today.</p>")
+        parts.append(f"<p>{e(digest.get('note') or 'No insights today.')}</p>")
     parts.append("<ol>")
     for ins in digest["insights"]:
         parts.append(f"<li><p><strong>{e(ins['headline'])}</strong></p>")

@@ -28,60 +28,99 @@ class Candidate:
 
 @dataclass(frozen=True)
 class RankingRules:
-    top_k: int = 5
-    min_podcasts: int = 2  # an insight is a theme that several shows discussed
-    recurring_weight: float = 0.6  # a featured topic counts less when it comes back
-    mmr_lambda: float = 0.3  # how much closeness to an already chosen insight costs
-    duplicate_similarity: float = 0.6  # two topics this close say the same thing
-    min_coherence: float = 0.55  # mean closeness of a topic's claims to its centre
-    min_quality: float = 0.65  # mean score of the topic's best three claims
+    """Every knob of the day's choice. Thresholds order candidates; only what cannot be an
+    insight at all (no citable claim, a duplicate of a chosen insight) is left out."""
+
+    top_k: int = 5  # insights a day
+    # Themes this many shows discussed rank above all others; single-show themes fill what
+    # is left. Higher: fewer themes count as broad; lower: one show's hobbyhorse leads.
+    min_podcasts: int = 2
+    # A topic featured before counts this much when it comes back with something new.
+    # Lower: more room for new themes; higher: a big running story keeps its place.
+    recurring_weight: float = 0.6
+    # How much closeness to an already chosen insight costs (maximal marginal relevance).
+    # Higher: a more varied five; lower: the strongest themes even when related.
+    mmr_lambda: float = 0.3
+    # Two topics whose centres are this close (cosine) say the same thing: only one is chosen.
+    # Lower: fewer near-repeats but related themes are lost; higher: repeats slip through.
+    duplicate_similarity: float = 0.6
+
+
+@dataclass
+class Decision:
+    """Why a candidate topic is, or is not, one of the day's insights."""
+
+    candidate: Candidate
+    score: float
+    tier: int  # 0: several shows; 1: one show; 2: featured before and nothing new said
+    rank: int | None = None
+    reason: str = ""
 
 
 def support_score(c: Candidate, rules: RankingRules) -> float:
-    """Breadth first (distinct shows, then episodes), then claim quality and novelty."""
+    """Breadth (distinct shows, then episodes and claims) weighed by quality and coherence."""
     breadth = len(c.podcasts) + 0.5 * c.episodes + 0.5 * math.log1p(c.claims)
     weight = rules.recurring_weight if c.last_featured else 1.0
-    return breadth * (0.75 + 0.5 * c.quality) * weight
+    return breadth * (0.5 + 0.5 * c.quality) * (0.5 + 0.5 * max(0.0, c.coherence)) * weight
 
 
-def eligible(c: Candidate, rules: RankingRules) -> str | None:
-    """Why a topic cannot be an insight today, or None."""
-    if len(c.podcasts) < rules.min_podcasts:
-        return f"discussed by {len(c.podcasts)} show(s), fewer than {rules.min_podcasts}"
-    if c.coherence < rules.min_coherence:
-        return f"claims too loosely related (coherence {c.coherence:.2f})"
-    if c.quality < rules.min_quality:
-        return f"claims too weak (quality {c.quality:.2f})"
-    if c.last_featured and len(c.novel_podcasts) < rules.min_podcasts:
-        return (
-            f"featured on {c.last_featured}; only {len(c.novel_podcasts)} show(s) add claims "
-            "not cited then"
-        )
-    return None
+def tier(c: Candidate, rules: RankingRules) -> int:
+    if c.last_featured and not c.novel_podcasts:
+        return 2
+    return 0 if len(c.podcasts) >= rules.min_podcasts else 1
+
+
+def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
+    """Every candidate with its score and fate, featured ones first in rank order.
+
+    Greedy maximal marginal relevance inside tiers: broad themes first, then single-show ones,
+    then themes featured before with nothing new; never two that say the same thing.
+    """
+    decisions = [Decision(c, support_score(c, rules), tier(c, rules)) for c in candidates]
+    top = max((d.score for d in decisions), default=1.0) or 1.0
+    pool = []
+    for d in decisions:
+        if d.candidate.claims == 0:
+            d.reason = "no citable claim"
+        else:
+            pool.append(d)
+    chosen: list[Decision] = []
+    while pool and len(chosen) < rules.top_k:
+        best, best_key = None, None
+        for d in list(pool):
+            near = max(
+                ((float(d.candidate.centroid @ s.candidate.centroid), s) for s in chosen),
+                key=lambda x: x[0],
+                default=(0.0, None),
+            )
+            if near[1] is not None and near[0] >= rules.duplicate_similarity:
+                d.reason = f"says what rank {near[1].rank} says (similarity {near[0]:.2f})"
+                pool.remove(d)
+                continue
+            value = d.score / top - rules.mmr_lambda * max(0.0, near[0])
+            key = (d.tier, -value, d.candidate.topic_id)
+            if best_key is None or key < best_key:
+                best, best_key = d, key
+        if best is None:
+            break
+        best.rank = len(chosen) + 1
+        best.reason = f"featured at rank {best.rank}"
+        chosen.append(best)
+        pool.remove(best)
+    for d in pool:
+        d.reason = f"ranked below the top {rules.top_k}"
+        if d.tier == 2:
+            d.reason += f" (featured on {d.candidate.last_featured}; nothing new since)"
+    rest = sorted(
+        (d for d in decisions if d.rank is None),
+        key=lambda d: (d.tier, -d.score, d.candidate.topic_id),
+    )
+    return [*chosen, *rest]
 
 
 def select(candidates: list[Candidate], rules: RankingRules) -> list[tuple[Candidate, float]]:
-    """Greedy maximal marginal relevance: strong topics first, never two that say the same."""
-    pool = [c for c in candidates if eligible(c, rules) is None]
-    if not pool:
-        return []
-    scores = {c.topic_id: support_score(c, rules) for c in pool}
-    top = max(scores.values()) or 1.0
-    chosen: list[tuple[Candidate, float]] = []
-    while pool and len(chosen) < rules.top_k:
-        best, best_value = None, -math.inf
-        for c in pool:
-            closeness = max((float(c.centroid @ s.centroid) for s, _ in chosen), default=0.0)
-            if closeness >= rules.duplicate_similarity:
-                continue
-            value = scores[c.topic_id] / top - rules.mmr_lambda * max(0.0, closeness)
-            if value > best_value or (value == best_value and c.topic_id < best.topic_id):
-                best, best_value = c, value
-        if best is None:
-            break
-        chosen.append((best, scores[best.topic_id]))
-        pool.remove(best)
-    return chosen
+    """The day's insights in rank order, with their scores."""
+    return [(d.candidate, d.score) for d in decide(candidates, rules) if d.rank is not None]
 
 
 def words(text: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,6 +142,15 @@ def stable_ids(
             digest = hashlib.sha1("\n".join(sorted(cluster_members[c])).encode()).hexdigest()
             assigned[c] = f"t{digest[:10]}"
     return assigned
+
+
+def plain_keywords(text: str, n: int = 5) -> list[str]:
+    """A single claim's keywords: its longest words that are not stop words, in order."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [w for w in re.findall(r"[a-z][a-z-]+", text.lower()) if w not in ENGLISH_STOP_WORDS]
+    longest = sorted(dict.fromkeys(words), key=len, reverse=True)[:n]
+    return [w for w in dict.fromkeys(words) if w in longest]
 
 
 def label_from_keywords(keywords: Sequence[str], n: int = 3) -> str:
