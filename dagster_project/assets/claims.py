@@ -1,16 +1,25 @@
 """claims: transcript sentences that assert something, with their seconds and speaker."""
 
 import json
+import os
+import re
 from collections import Counter, defaultdict
 
 import dagster as dg
+import numpy as np
 
 from dagster_project.assets.audio import transcripts
 from dagster_project.assets.common import DAILY, daily_asset, finish, partition_day
 from dagster_project.lib import claims as rules
+from dagster_project.lib.claim_classifier import (
+    ClaimClassifier,
+    examples_key,
+    load_examples,
+)
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.transcript_formats import Segment
-from dagster_project.resources.models import Nlp
+from dagster_project.resources.models import Nlp, TopicModeler
+from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 
 
@@ -27,15 +36,41 @@ def _segments(rows: list[dict]) -> list[Segment]:
     ]
 
 
+def claim_classifier(data_home: DataHome, topic_model: TopicModeler) -> ClaimClassifier:
+    """The classifier, fitted on the labelled examples; their embeddings cached on disk."""
+    model = re.sub(r"[^A-Za-z0-9_.-]+", "_", topic_model.embedding_model or "packaged-minilm")
+    key = f"{examples_key()}.{model}"
+    cache = data_home.path("models", f"claim_examples.{key}.npy")
+    texts, labels = load_examples()
+    if cache.exists():
+        embeddings = np.load(cache)
+    else:
+        embeddings = topic_model.embed(texts)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as out:
+            np.save(out, embeddings)
+        tmp.replace(cache)
+    return ClaimClassifier.fit(embeddings, labels)
+
+
 @daily_asset(
     group_name="analysis",
     deps=[transcripts],
     kinds={"python"},
 )
 def claims(
-    context: dg.AssetExecutionContext, nlp: Nlp, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    nlp: Nlp,
+    topic_model: TopicModeler,
+    data_home: DataHome,
+    warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    """Sentences scored as claims; questions, banter, show frames and sponsor reads left out."""
+    """Sentences that assert something, scored; questions, show talk and sponsor reads left out.
+
+    Structure rules out what cannot be a claim (questions, fragments, filler, the shape of a
+    sponsor read, a self-introduction); a classifier on sentence embeddings tells show talk
+    (banter, thanks, intros, outros) from claims by what the sentence says as a whole.
+    """
     day = partition_day(context)
     by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day):
@@ -47,7 +82,7 @@ def claims(
         persons[(e["feed"], e["guid"])] = rules.episode_people(
             json.loads(e["persons"] or "[]"), e["author"], named
         )
-    rows, rejected, sentences = [], Counter(), 0
+    candidates, rejected, sentences = [], Counter(), 0
     for (feed, guid), seg_rows in sorted(by_episode.items()):
         timed = join_segments(_segments(seg_rows))
         for offset, sent in (
@@ -56,23 +91,19 @@ def claims(
             sentences += 1
             f = rules.features(sent)
             reason = rules.rejection(f)
-            claim_score = rules.score(f) if reason is None else 0.0
-            if reason is None and claim_score < rules.MIN_SCORE:
-                reason = "low score"
             if reason:
                 rejected[reason] += 1
                 continue
             start_s, end_s = timed.span_times(offset + sent.start_char, offset + sent.end_char)
-            text = rules.clean_text(f.text)
-            rows.append(
+            candidates.append(
                 {
                     "claim_id": rules.claim_id(feed, guid, start_s, f.text),
                     "feed": feed,
                     "episode_guid": guid,
                     "start_s": start_s,
                     "end_s": end_s,
-                    "text": text,
-                    "score": claim_score,
+                    "text": rules.clean_text(f.text),
+                    "score": rules.score(f),
                     "speaker": rules.attribute(
                         timed.speaker_at(offset + sent.start_char), persons.get((feed, guid), [])
                     ),
@@ -81,6 +112,16 @@ def claims(
                     "cites_source": f.cites_source,
                 }
             )
+    rows = []
+    if candidates:
+        classifier = claim_classifier(data_home, topic_model)
+        p_claim = classifier.probability(topic_model.embed([c["text"] for c in candidates]))
+        for c, p in zip(candidates, p_claim, strict=True):
+            if p < rules.CLAIM_PROBABILITY:
+                rejected["show talk"] += 1
+                continue
+            # Quality orders claims: how specific the sentence is, and how surely a claim.
+            rows.append({**c, "score": round(0.5 * c["score"] + 0.5 * float(p), 3)})
     warehouse.replace_partition("claims", day, rows)
     context.log.info(f"sentences left out, by reason: {dict(rejected)}")
     return finish(

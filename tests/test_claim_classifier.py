@@ -1,0 +1,61 @@
+"""The claim classifier on the real MiniLM embeddings: show talk out, news in, whatever the words.
+
+None of these sentences is in the training examples (dagster_project/lib/data/claim_examples.yaml).
+"""
+
+import pytest
+
+from dagster_project.lib.claim_classifier import ClaimClassifier, load_examples
+
+pytestmark = pytest.mark.slow
+
+SHOW_TALK = [
+    "Yeah, totally, that is a great point.",
+    "Let's take a quick break and we will be right back.",
+    "Welcome back to Signal and Noise, the show about technology.",
+    "Thanks for listening, and we will see you next week.",
+    "Homer Reed joins me, Homer, good to have you.",
+    "Okay, I'm off to my nephew's football game.",
+    "A short one today, I have a train to catch.",
+    "It's just me today, my producer is stuck at an airport in Denver.",
+    "Ha, that's a great story.",
+    "A quick thanks to everyone who wrote in last week.",
+]
+NEWS = [
+    "Wow, gas prices fell twenty cents a gallon over the holiday weekend.",
+    "Here is what the budget office found: the deficit will double by 2035.",
+    "Coffee exports from Vietnam doubled this year after a record harvest.",
+    "The survey found that most renters under thirty cannot afford a first home.",
+    "Rates on savings accounts are still above four percent at online banks.",
+    "The city council approved a budget of two billion dollars, five percent more than last year.",
+    "Grocery prices rose three percent in October, the fastest pace since the spring.",
+    "A Gallup poll found that trust in newspapers fell to a record low of 31 percent.",
+    "The central bank kept its main rate at four and a half percent for a third meeting.",
+    "Weekend travel hit a record, with three million people screened at airports on Sunday.",
+]
+
+
+@pytest.fixture(scope="module")
+def judged():
+    from dagster_project.resources.models import TopicModeler
+
+    modeler = TopicModeler()
+    texts, labels = load_examples()
+    classifier = ClaimClassifier.fit(modeler.embed(texts), labels)
+    p = classifier.probability(modeler.embed(SHOW_TALK + NEWS))
+    return dict(zip(SHOW_TALK + NEWS, p, strict=True))
+
+
+def test_examples_are_not_the_test_sentences():
+    texts, _ = load_examples()
+    assert not set(texts) & set(SHOW_TALK + NEWS)
+
+
+@pytest.mark.parametrize("text", SHOW_TALK)
+def test_show_talk_is_not_a_claim(judged, text):
+    assert judged[text] < 0.5
+
+
+@pytest.mark.parametrize("text", NEWS)
+def test_news_with_everyday_words_is_a_claim(judged, text):
+    assert judged[text] >= 0.5
