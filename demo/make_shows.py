@@ -4,10 +4,12 @@
 The script lists shows, their episodes and, for each episode, the lines that the host and the
 guest say. Every line is ``[speaker, label, text]`` where ``speaker`` is ``host`` or ``guest`` and
 ``label`` is the theme slug of the line or one of the filler labels (intro, outro, sponsor, banter,
-question, noise). Labels never reach the feeds or the audio: they are written only to
-``manifest.json``, which is the ground truth for tests and benchmarks. An optional top-level
-``pronounce`` mapping respells names for espeak-ng only (``Eli Lilly: Ee lie Lilly``); the
-manifest and the VTT transcripts keep the written text.
+question, noise). For more voices, a show may name a ``cohost`` (speaker ``cohost``, listed as a
+second host in the feed) and an episode may list ``guests`` instead of one ``guest`` (speakers
+``guest``, ``guest2``, ``guest3``, ... in the order listed). Labels never reach the feeds or the
+audio: they are written only to ``manifest.json``, which is the ground truth for tests and
+benchmarks. An optional top-level ``pronounce`` mapping respells names for espeak-ng only
+(``Eli Lilly: Ee lie Lilly``); the manifest and the VTT transcripts keep the written text.
 
 Output under ``out_dir``::
 
@@ -54,7 +56,8 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 
 FILLER_LABELS = frozenset({"intro", "outro", "sponsor", "banter", "question", "noise"})
-SPEAKER_ROLES = ("host", "guest")
+SPEAKER_ROLES = ("host", "guest")  # plus "cohost" and "guest2", "guest3", ... (see Episode)
+GUEST_ROLE_RE = re.compile(r"^guest([2-9])$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -81,7 +84,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Line:
-    speaker: str  # "host" | "guest"
+    speaker: str  # "host" | "guest" | "cohost" | "guest2", "guest3", ...
     label: str
     text: str
 
@@ -95,6 +98,19 @@ class Episode:
     guest: Person | None
     transcript: str | None  # None | "vtt"
     lines: tuple[Line, ...]
+    more_guests: tuple[Person, ...] = ()  # "guest2", "guest3", ... when the episode lists guests
+
+
+def _voices(show: Show, ep: Episode) -> dict[str, Person]:
+    """Every speaker role of an episode and who speaks it."""
+    people = {"host": show.host}
+    if show.cohost is not None:
+        people["cohost"] = show.cohost
+    if ep.guest is not None:
+        people["guest"] = ep.guest
+    for i, person in enumerate(ep.more_guests, start=2):
+        people[f"guest{i}"] = person
+    return people
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class Show:
     language: str
     host: Person
     episodes: tuple[Episode, ...]
+    cohost: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +207,9 @@ def load_script(script_path: Path) -> Script:
         author = str(raw_show.get("author") or host.name)
         description = str(raw_show.get("description") or title)
         language = str(raw_show.get("language") or DEFAULT_LANGUAGE)
+        cohost = None
+        if raw_show.get("cohost") is not None:
+            cohost = _person(raw_show["cohost"], f"{where} cohost")
 
         raw_eps = _req(raw_show, "episodes", where)
         if not isinstance(raw_eps, list) or not raw_eps:
@@ -201,8 +221,17 @@ def load_script(script_path: Path) -> Script:
             ewhere = f"episode {slug}/{ep_slug}"
             _claim_slug(ep_slug, ep_slugs, ewhere, "episode")
             guest = None
+            more_guests: list[Person] = []
+            if raw_ep.get("guest") is not None and raw_ep.get("guests") is not None:
+                raise ScriptError(f"{ewhere}: give 'guest' or 'guests', not both")
             if raw_ep.get("guest") is not None:
                 guest = _person(raw_ep["guest"], f"{ewhere} guest")
+            elif raw_ep.get("guests") is not None:
+                raw_guests = raw_ep["guests"]
+                if not isinstance(raw_guests, list) or not 1 <= len(raw_guests) <= 9:
+                    raise ScriptError(f"{ewhere}: 'guests' must be a list of 1 to 9 people")
+                people = [_person(g, f"{ewhere} guests[{gi}]") for gi, g in enumerate(raw_guests)]
+                guest, more_guests = people[0], people[1:]
             transcript = raw_ep.get("transcript")
             if transcript not in (None, "vtt"):
                 raise ScriptError(f"{ewhere}: 'transcript' must be 'vtt' or absent")
@@ -215,10 +244,15 @@ def load_script(script_path: Path) -> Script:
                 if not (isinstance(raw_line, list) and len(raw_line) == 3):
                     raise ScriptError(f"{lwhere}: expected [speaker, label, text]")
                 speaker, label, text = (str(x).strip() for x in raw_line)
-                if speaker not in SPEAKER_ROLES:
+                extra = GUEST_ROLE_RE.match(speaker)
+                if speaker not in SPEAKER_ROLES and speaker != "cohost" and not extra:
                     raise ScriptError(f"{lwhere}: speaker must be host or guest, got {speaker!r}")
                 if speaker == "guest" and guest is None:
                     raise ScriptError(f"{lwhere}: a guest line but the episode has no guest")
+                if speaker == "cohost" and cohost is None:
+                    raise ScriptError(f"{lwhere}: a cohost line but the show has no cohost")
+                if extra and int(extra.group(1)) - 1 > len(more_guests):
+                    raise ScriptError(f"{lwhere}: a {speaker} line but 'guests' has no such guest")
                 if not LABEL_RE.match(label):
                     raise ScriptError(f"{lwhere}: bad label {label!r}")
                 if not text:
@@ -235,6 +269,7 @@ def load_script(script_path: Path) -> Script:
                     guest=guest,
                     transcript=transcript,
                     lines=tuple(lines),
+                    more_guests=tuple(more_guests),
                 )
             )
         shows.append(
@@ -246,6 +281,7 @@ def load_script(script_path: Path) -> Script:
                 language=language,
                 host=host,
                 episodes=tuple(episodes),
+                cohost=cohost,
             )
         )
     return Script(shows=tuple(shows), pronounce=pronounce)
@@ -274,7 +310,7 @@ def _render_episode_audio(
 
     Returns the exact duration of the joined audio and each line's (start_s, end_s).
     """
-    voices = {"host": show.host.voice, "guest": ep.guest.voice if ep.guest else None}
+    voices = {role: person.voice for role, person in _voices(show, ep).items()}
     params = None
     chunks: list[bytes] = []
     for i, line in enumerate(ep.lines):
@@ -384,6 +420,8 @@ def render_feed(show: Show, entries: list[dict]) -> bytes:
     _sub(channel, f"{it}author", show.author)
     _sub(channel, f"{it}explicit", "false")
     _sub(channel, f"{pc}person", show.host.name, role="host")
+    if show.cohost is not None:
+        _sub(channel, f"{pc}person", show.cohost.name, role="host")
     for e in entries:
         item = _sub(channel, "item")
         _sub(item, "title", e["title"])
@@ -401,8 +439,10 @@ def render_feed(show: Show, entries: list[dict]) -> bytes:
         _sub(item, f"{it}duration", _hms(e["duration_s"]))
         _sub(item, f"{it}author", show.author)
         _sub(item, f"{pc}person", e["host"], role="host")
-        if e["guest"]:
-            _sub(item, f"{pc}person", e["guest"], role="guest")
+        if e.get("cohost"):
+            _sub(item, f"{pc}person", e["cohost"], role="host")
+        for guest in e.get("guests") or ([e["guest"]] if e["guest"] else []):
+            _sub(item, f"{pc}person", guest, role="guest")
         if e["transcript"]:
             _sub(item, f"{pc}transcript", url=f"../{e['transcript']}", type="text/vtt")
     ET.indent(rss, space="  ")
@@ -418,7 +458,8 @@ def _render_one(script: Script, show: Show, ep: Episode, out_dir: Path) -> dict:
     mp3_path = out_dir / audio_rel
     with tempfile.TemporaryDirectory(prefix="make_shows_") as tmp:
         duration, spans = _render_episode_audio(script, show, ep, mp3_path, Path(tmp))
-    names = {"host": show.host.name, "guest": ep.guest.name if ep.guest else None}
+    names = {role: person.name for role, person in _voices(show, ep).items()}
+    names.setdefault("guest", None)
     lines = [
         {
             "index": i,
@@ -455,6 +496,11 @@ def _render_one(script: Script, show: Show, ep: Episode, out_dir: Path) -> dict:
         "transcript": transcript_rel,
         "host": show.host.name,
         "guest": names["guest"],
+        # only for the newer options, so that scripts without them render the same bytes
+        **({"cohost": show.cohost.name} if show.cohost else {}),
+        **(
+            {"guests": [ep.guest.name] + [g.name for g in ep.more_guests]} if ep.more_guests else {}
+        ),
         "lines": lines,
     }
 
@@ -498,6 +544,7 @@ def render(script_path: Path, out_dir: Path, jobs: int | None = None) -> dict:
                 "title": show.title,
                 "author": show.author,
                 "host": show.host.name,
+                **({"cohost": show.cohost.name} if show.cohost else {}),
                 "feed": feed_rel,
                 "episodes": [e["guid"] for e in entries],
             }

@@ -59,3 +59,46 @@ def test_show_talk_is_not_a_claim(judged, text):
 @pytest.mark.parametrize("text", NEWS)
 def test_news_with_everyday_words_is_a_claim(judged, text):
     assert judged[text] >= 0.5
+
+
+def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
+    """A show's tagline reads like a claim; that it recurs across episodes gives it away."""
+    from datetime import date
+
+    import dagster as dg
+
+    from dagster_project.assets.claims import claims
+    from dagster_project.resources.models import Nlp, TopicModeler
+    from dagster_project.resources.storage import DataHome
+    from dagster_project.resources.warehouse import DuckDBWarehouse
+
+    day = date(2026, 11, 18)
+    tagline = "Pocket Change covers the money people spend every single day in their towns."
+    news = {
+        "e1": "Grocery prices rose three percent in October, the fastest pace since the spring.",
+        "e2": "The central bank kept its main rate at four and a half percent for a third meeting.",
+    }
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    wh.replace_partition(
+        "episodes", day, [{"feed": "pc", "guid": g, "title": "Ep", "persons": "[]"} for g in news]
+    )
+    wh.replace_partition(
+        "transcript_segments",
+        day,
+        [
+            {"feed": "pc", "episode_guid": g, "segment_index": i, "start_s": 5.0 * i,
+             "end_s": 5.0 * i + 4, "text": text, "source": "whisper"}
+            for g, line in news.items()
+            for i, text in enumerate([tagline, line])
+        ],
+    )  # fmt: skip
+    home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
+    result = dg.materialize(
+        [claims],
+        partition_key=day.isoformat(),
+        resources={"nlp": Nlp(), "topic_model": TopicModeler(), "data_home": home, "warehouse": wh},
+    )
+    assert result.success
+    assert sorted(r["text"] for r in wh.rows("claims", day)) == sorted(news.values())
+    left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
+    assert left_out.get("show repeat") == 2

@@ -41,6 +41,12 @@ def test_five_distinct_themes_make_five_insights_broad_ones_first():
     assert len(chosen) == 5 and set(chosen[:3]) == {"t0", "t1", "t2"}
 
 
+def test_a_lone_claim_comes_after_a_single_show_theme():
+    lone = cand("lone", vec(1, 0, 0), podcasts=1, claims=1, quality=1.0)
+    theme = cand("theme", vec(0, 1, 0), podcasts=1, claims=3, quality=0.5)
+    assert [c.topic_id for c, _ in select([lone, theme], RankingRules())] == ["theme", "lone"]
+
+
 @pytest.mark.parametrize("n", [1, 2, 4])
 def test_a_day_with_few_themes_features_them_all(n):
     topics = [cand(f"t{i}", vec(*np.eye(8)[i]), podcasts=1, quality=0.3) for i in range(n)]

@@ -4,6 +4,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
+from datetime import date, timedelta
 
 import dagster as dg
 import numpy as np
@@ -17,6 +18,7 @@ from dagster_project.lib.claim_classifier import (
     load_examples,
 )
 from dagster_project.lib.timing import join_segments
+from dagster_project.lib.topics import show_repeats
 from dagster_project.lib.transcript_formats import Segment
 from dagster_project.resources.models import Nlp, TopicModeler
 from dagster_project.resources.storage import DataHome
@@ -51,6 +53,36 @@ def claim_classifier(data_home: DataHome, topic_model: TopicModeler) -> ClaimCla
             np.save(out, embeddings)
         tmp.replace(cache)
     return ClaimClassifier.fit(embeddings, labels)
+
+
+def _show_repeats(
+    warehouse: Warehouse,
+    day: date,
+    candidates: list[dict],
+    embeddings: np.ndarray,
+    topic_model: TopicModeler,
+) -> np.ndarray:
+    """True for sentences a show says in more than one episode (its tagline, its intro, its ad):
+    the show talking about itself, whatever the words. Compared with the show's other episodes
+    today and the claims it made in the week before."""
+    feeds = sorted({c["feed"] for c in candidates})
+    earlier = [
+        r
+        for r in warehouse.rows("claims", day - timedelta(days=REPEAT_WINDOW_DAYS), day)
+        if r["partition_date"] != day and r["feed"] in feeds
+    ]
+    vectors = embeddings
+    if earlier:
+        vectors = np.vstack([embeddings, topic_model.embed([r["text"] for r in earlier])])
+    mask = show_repeats(
+        [c["feed"] for c in candidates] + [r["feed"] for r in earlier],
+        [c["episode_guid"] for c in candidates] + [r["episode_guid"] for r in earlier],
+        vectors,
+    )
+    return mask[: len(candidates)]
+
+
+REPEAT_WINDOW_DAYS = 7  # how far back a show's earlier episodes count for its repeated lines
 
 
 @daily_asset(
@@ -115,8 +147,13 @@ def claims(
     rows = []
     if candidates:
         classifier = claim_classifier(data_home, topic_model)
-        p_claim = classifier.probability(topic_model.embed([c["text"] for c in candidates]))
-        for c, p in zip(candidates, p_claim, strict=True):
+        embeddings = topic_model.embed([c["text"] for c in candidates])
+        p_claim = classifier.probability(embeddings)
+        repeated = _show_repeats(warehouse, day, candidates, embeddings, topic_model)
+        for c, p, again in zip(candidates, p_claim, repeated, strict=True):
+            if again:
+                rejected["show repeat"] += 1
+                continue
             if p < rules.CLAIM_PROBABILITY:
                 rejected["show talk"] += 1
                 continue

@@ -18,7 +18,8 @@ CLAIM_PROBABILITY = 0.5
 # The shape of a sponsor read: where to go and what code to use. Words alone ("discount",
 # "percent off") are news as often as ads, so they do not count.
 SPONSOR = re.compile(
-    r"brought to you\b|sponsored by|(episode|show|podcast) is (supported|sponsored|presented)|"
+    r"brought to you\b|sponsored by|(is|are) (supported|sponsored|presented) by|"
+    r"support for [\w' ]{1,40} comes from|"
     r"promo code|use (the )?code|\bdot com\b|\bwww\.|https?://|\b\w+\.(com|io|net|org|fm)\b|"
     r"\bslash [a-z]+\b",
     re.IGNORECASE,

@@ -52,7 +52,7 @@ class Decision:
 
     candidate: Candidate
     score: float
-    tier: int  # 0: several shows; 1: one show; 2: featured before and nothing new said
+    tier: int  # 0: several shows; 1: one show, several claims; 2: one claim; 3: nothing new
     rank: int | None = None
     reason: str = ""
 
@@ -65,16 +65,21 @@ def support_score(c: Candidate, rules: RankingRules) -> float:
 
 
 def tier(c: Candidate, rules: RankingRules) -> int:
+    """Breadth of evidence, coarsely: a theme several shows discussed beats one show's theme,
+    which beats a lone claim (one that no theme took, often a stray line of a theme already
+    chosen); a topic featured before with nothing new comes last."""
     if c.last_featured and not c.novel_podcasts:
-        return 2
-    return 0 if len(c.podcasts) >= rules.min_podcasts else 1
+        return 3
+    if len(c.podcasts) >= rules.min_podcasts:
+        return 0
+    return 1 if c.claims >= 2 else 2
 
 
 def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
     """Every candidate with its score and fate, featured ones first in rank order.
 
     Greedy maximal marginal relevance inside tiers: broad themes first, then single-show ones,
-    then themes featured before with nothing new; never two that say the same thing.
+    then lone claims, then themes featured before with nothing new; never two alike.
     """
     decisions = [Decision(c, support_score(c, rules), tier(c, rules)) for c in candidates]
     top = max((d.score for d in decisions), default=1.0) or 1.0
@@ -109,7 +114,7 @@ def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
         pool.remove(best)
     for d in pool:
         d.reason = f"ranked below the top {rules.top_k}"
-        if d.tier == 2:
+        if d.tier == 3:
             d.reason += f" (featured on {d.candidate.last_featured}; nothing new since)"
     rest = sorted(
         (d for d in decisions if d.rank is None),
