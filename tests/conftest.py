@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import threading
 import time
+from email.utils import formatdate
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +30,14 @@ class Handler(SimpleHTTPRequestHandler):
 
     def do_GET(self):
         self.server.requests.append((self.path, dict(self.headers)))
+        self.server.times.append((self.path, time.monotonic()))
+        if self.server.on_request:
+            self.server.on_request(self.path)
+        try:
+            if self._fault():
+                return
+        except OSError:  # the client gave up (a deadline): nothing to clean up
+            return
         if self.path.startswith("/loop"):
             self.send_response(302)
             self.send_header("Location", "/loop")
@@ -57,15 +68,87 @@ class Handler(SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
+    def _fault(self) -> bool:
+        """The faults of a real slow or busy server; True when the request was answered.
+
+        /drip-body/N      N body bytes, one a second (a read timeout never fires)
+        /drip-headers/N   the status line, then header bytes one a second, for N seconds
+        /gate/FILE        waits (up to 10 s) for server.gate before serving FILE
+        /retry-after/STATUS/VALUE/FILE  the first request gets STATUS with Retry-After: VALUE
+                          (VALUE "dateN": an HTTP-date N seconds ahead); later ones get FILE
+        /reset-once/FILE  the first request gets half of FILE and a TCP reset; later ones FILE
+        """
+        stopping = self.server.stopping
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "drip-body":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            for _ in range(n):
+                if stopping.wait(1):
+                    return True
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            return True
+        if parts[0] == "drip-headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(int(parts[1])):
+                if stopping.wait(1):
+                    return True
+                self.wfile.write(b"a")
+                self.wfile.flush()
+            self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+            return True
+        if parts[0] == "gate":
+            self.server.gate_opened.append(self.server.gate.wait(10))
+            self.path = "/" + "/".join(parts[1:])
+            return False
+        first = self.server.calls.get(self.path, 0) == 0
+        self.server.calls[self.path] = self.server.calls.get(self.path, 0) + 1
+        if parts[0] == "retry-after":
+            status, value = int(parts[1]), parts[2]
+            if first:
+                if value.startswith("date"):
+                    value = formatdate(time.time() + int(value[4:]), usegmt=True)
+                self.send_response(status)
+                self.send_header("Retry-After", value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            self.path = "/" + "/".join(parts[3:])
+            return False
+        if parts[0] == "reset-once":
+            self.path = "/" + "/".join(parts[1:])
+            if not first:
+                return False
+            body = Path(self.translate_path(self.path)).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            # Linger 0: close() sends RST, the reset a client meets mid-body.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return True
+        return False
+
 
 class Server:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, host: str = "127.0.0.1"):
         handler = lambda *a, **kw: Handler(*a, directory=str(root), **kw)  # noqa: E731
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
         self.httpd.requests = []
+        self.httpd.times = []  # (path, time.monotonic()) of each request
+        self.httpd.calls = {}
         self.httpd.flaky_calls = 0
+        self.httpd.stopping = threading.Event()  # ends the dripping handlers at teardown
+        self.httpd.gate = threading.Event()
+        self.httpd.gate_opened = []
+        self.httpd.on_request = None  # called with each request's path
         self.root = root
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -74,6 +157,8 @@ class Server:
         return self.httpd.requests
 
     def close(self):
+        self.httpd.stopping.set()
+        self.httpd.gate.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -82,8 +167,8 @@ class Server:
 def serve():
     servers = []
 
-    def start(root: Path) -> Server:
-        s = Server(root)
+    def start(root: Path, host: str = "127.0.0.1") -> Server:
+        s = Server(root, host)
         servers.append(s)
         return s
 

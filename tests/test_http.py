@@ -126,3 +126,114 @@ def test_is_public_unwraps_ipv4_inside_ipv6():
     ):
         assert not is_public(private), private
     assert is_public("93.184.216.34")
+
+
+def test_a_body_dripping_one_byte_a_second_is_cut_off_at_the_deadline(site, tmp_path):
+    """The read timeout (30 s) never fires on a drip; the wall-clock deadline (2 s) must."""
+    c = client(max_transfer_s=2.0, read_timeout_s=30.0)
+    for fetch in (
+        lambda: c.download(f"{site.url}/drip-body/60", True, 10_000, tmp_path / "tmp"),
+        lambda: c.fetch_feed(f"{site.url}/drip-body/60", allow_private=True),
+    ):
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="longer than 2 s"):
+            fetch()
+        assert time.monotonic() - started < 20
+    assert len(site.requests) == 2  # a deadline is not retried: the next try would drip too
+
+
+def test_headers_dripping_one_byte_a_second_are_cut_off_at_the_deadline(site):
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="longer than 2 s"):
+        client(max_transfer_s=2.0, read_timeout_s=30.0).fetch_feed(
+            f"{site.url}/drip-headers/60", allow_private=True
+        )
+    assert time.monotonic() - started < 20
+
+
+def test_a_server_that_never_answers_is_cut_off_at_the_deadline(site):
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="longer than 1 s"):
+        client(max_transfer_s=1.0, read_timeout_s=30.0).fetch_feed(
+            f"{site.url}/gate/feed.xml", allow_private=True
+        )
+    assert time.monotonic() - started < 8  # the server holds the request for 10 s
+
+
+def gap(site) -> float:
+    (_, first), (_, second) = site.httpd.times
+    return second - first
+
+
+@pytest.mark.parametrize(
+    "path, at_least",
+    [
+        ("/retry-after/429/1/feed.xml", 0.95),  # seconds
+        ("/retry-after/503/date2/feed.xml", 0.9),  # an HTTP-date 2 s ahead, to the second
+    ],
+)
+def test_retry_after_is_honoured(site, path, at_least):
+    response = client(retries=2).fetch_feed(f"{site.url}{path}", allow_private=True)
+    assert response.status == 200 and b"<rss>" in response.body
+    assert len(site.requests) == 2
+    assert gap(site) >= at_least  # not the 0.01 s backoff
+
+
+def test_retry_after_waits_no_longer_than_its_cap(site):
+    started = time.monotonic()
+    response = client(max_retry_after_s=0.5).fetch_feed(
+        f"{site.url}/retry-after/429/3600/feed.xml", allow_private=True
+    )
+    assert response.status == 200
+    assert gap(site) >= 0.45 and time.monotonic() - started < 30
+
+
+def test_a_connection_reset_mid_body_is_retried(site, tmp_path):
+    import hashlib
+
+    dl = client().download(f"{site.url}/reset-once/big.bin", True, 1_000_000, tmp_path / "tmp")
+    assert dl.size == 200_000
+    assert dl.sha256 == hashlib.sha256(b"\0" * 200_000).hexdigest()
+    assert dl.path.read_bytes() == b"\0" * 200_000  # the half from the first try is not kept
+    feed = client().fetch_feed(f"{site.url}/reset-once/feed.xml", allow_private=True)
+    assert feed.body == b"<rss><channel><title>x</title></channel></rss>"
+    assert [p for p, _ in site.requests] == ["/reset-once/big.bin"] * 2 + [
+        "/reset-once/feed.xml"
+    ] * 2
+
+
+def test_one_session_per_client_and_network_policy(site):
+    c = client()
+    assert c.session_for(True) is c.session_for(True)
+    assert c.session_for(False) is not c.session_for(True)
+    for _ in range(3):
+        c.fetch_feed(f"{site.url}/feed.xml", allow_private=True)
+    assert c.session_for(True) is c.session_for(True)
+
+
+def test_work_runs_concurrently_with_at_most_max_per_host_in_flight_per_host():
+    import threading
+
+    lock = threading.Lock()
+    in_flight: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    overall = [0, 0]  # now, peak
+
+    def work(url: str) -> str:
+        host = url.split("/")[2]
+        with lock:
+            in_flight[host] = in_flight.get(host, 0) + 1
+            peak[host] = max(peak.get(host, 0), in_flight[host])
+            overall[0] += 1
+            overall[1] = max(overall[1], overall[0])
+        time.sleep(0.2)
+        with lock:
+            in_flight[host] -= 1
+            overall[0] -= 1
+        return url.upper()
+
+    urls = [f"https://{h}.example.com/{i}" for h in ("a", "b", "c") for i in range(6)]
+    results = client(max_parallel=6, max_per_host=2).map_by_host(work, urls, lambda u: u)
+    assert results == [u.upper() for u in urls]  # in the order given
+    assert max(peak.values()) <= 2
+    assert overall[1] > 2  # hosts ran side by side

@@ -273,3 +273,91 @@ def test_silent_audio_is_a_named_failure_and_the_rest_goes_on(world):
     assert failures[("transcripts", "silent-1")] == "no speech found in the audio"
     meta = result.asset_materializations_for_node("transcripts")[0].metadata
     assert meta["transcribed"].value == 2  # the tone and the silence; neither stops the day
+
+
+def test_a_slow_feed_host_delays_only_itself(world, serve, tmp_path):
+    """The slow host holds its answer until the other host has been asked (10 s at most):
+    fetched one after the other, the other host is asked only after those 10 s."""
+    server, resources = world
+    slow = serve(server.root, host="127.0.0.2")
+    server.httpd.on_request = lambda path: slow.httpd.gate.set()
+    feeds_file = tmp_path / "two-hosts.yaml"
+    feeds_file.write_text(
+        "allow_private_network: true\nfeeds:\n"
+        f"  - {{name: a-slow, url: '{slow.url}/gate/good.xml'}}\n"
+        f"  - {{name: b-fast, url: '{server.url}/good.xml'}}\n"
+    )
+    resources["data_home"] = DataHome(home=str(tmp_path / "data4"), feeds_file=str(feeds_file))
+    resources["warehouse"] = DuckDBWarehouse(path=str(tmp_path / "data4" / "w.duckdb"))
+    assert dg.materialize([feeds], partition_key=DAY, resources=resources).success
+    assert slow.httpd.gate_opened == [True]
+    rows = resources["warehouse"].rows("feed_fetches", date.fromisoformat(DAY))
+    assert [(r["feed"], r["status"]) for r in rows] == [
+        ("a-slow", "fetched"),
+        ("b-fast", "fetched"),
+    ]
+
+
+def test_a_slow_audio_host_delays_only_itself(world, serve):
+    server, resources = world
+    slow = serve(server.root, host="127.0.0.2")
+    server.httpd.on_request = lambda path: path.endswith(".wav") and slow.httpd.gate.set()
+    rewrite(
+        server.root / "good.xml",
+        rss(
+            "Good Show",
+            [
+                ("a-slow", ON_DAY, f"{slow.url}/gate/good.wav"),
+                ("b-fast", ON_DAY, "good.wav"),
+            ],
+        ),
+    )
+    run(resources)
+    assert slow.httpd.gate_opened == [True]
+    eps = resources["warehouse"].rows("episodes", date.fromisoformat(DAY))
+    assert [(e["guid"], bool(e["audio_sha256"])) for e in eps] == [
+        ("a-slow", True),
+        ("b-fast", True),
+    ]
+
+
+def failure_rows(resources, day: str, stage: str = "episodes") -> list[dict]:
+    rows = resources["warehouse"].rows("failures", date.fromisoformat(day))
+    return [r for r in rows if r["stage"] == stage]
+
+
+def test_an_item_dated_beyond_tomorrow_is_a_failure_naming_the_feed_and_date(world):
+    server, resources = world
+    rewrite(
+        server.root / "good.xml",
+        rss(
+            "Good Show",
+            [
+                ("ok-1", ON_DAY, "good.wav"),
+                ("future-1", "Mon, 01 Jan 2099 09:00:00 GMT", "good.wav"),
+            ],
+        ),
+    )
+    dg.materialize([feeds, episodes], partition_key=DAY, resources=resources)
+    (row,) = failure_rows(resources, DAY)
+    assert row["feed"] == "good" and row["episode_guid"] == "future-1"
+    assert "2099-01-01" in row["error"] and "beyond tomorrow" in row["error"]
+    # Reported once: the next day that runs does not repeat it.
+    dg.materialize([feeds, episodes], partition_key="2026-11-19", resources=resources)
+    assert failure_rows(resources, "2026-11-19") == []
+
+
+def test_an_undated_item_is_reported_once_not_on_every_day(world):
+    server, resources = world
+    rewrite(
+        server.root / "good.xml",
+        rss("Good Show", [("ok-1", ON_DAY, "good.wav"), ("undated-1", "", "good.wav")]),
+    )
+    days = ["2026-11-17", DAY, "2026-11-19"]
+    for day in days:
+        assert dg.materialize([feeds, episodes], partition_key=day, resources=resources).success
+    reported = {day: [r["episode_guid"] for r in failure_rows(resources, day)] for day in days}
+    assert reported == {"2026-11-17": ["undated-1"], DAY: [], "2026-11-19": []}
+    # A rerun of the day it was reported on keeps the row (the day's rows are rewritten).
+    dg.materialize([feeds, episodes], partition_key="2026-11-17", resources=resources)
+    assert [r["episode_guid"] for r in failure_rows(resources, "2026-11-17")] == ["undated-1"]

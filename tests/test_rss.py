@@ -1,6 +1,11 @@
+from pathlib import Path
+
+import feedparser
 import pytest
 
 from dagster_project.lib.rss import FeedError, parse_duration, parse_feed
+
+QUIRKS = Path(__file__).parent / "fixtures" / "feeds"
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -111,3 +116,118 @@ def test_a_remote_feeds_local_transcript_link_is_dropped():
     raw = FEED.replace(b'url="../t/sn-101.vtt"', b'url="file:///etc/hostname"')
     (first, _) = parse_feed(raw, "sn", "https://example.com/feeds/sn.xml").episodes
     assert first.transcript_url is None
+
+
+def quirk(name: str) -> bytes:
+    return (QUIRKS / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name, title, guids",
+    [
+        ("blank-line-before-declaration.xml", "Blank Line Radio", ["blr-1"]),
+        ("bom-and-whitespace.xml", "Byte Order Show", ["bom-1"]),
+        ("undeclared-itunes.xml", "Undeclared Prefixes", ["up-1"]),
+        ("iso-8859-1-declared.xml", "Café Crème", ["cc-1"]),
+        ("iso-8859-1-undeclared.xml", "Café Crème", ["cc-1"]),
+        ("invalid-utf8-byte.xml", "Naïve Economics", ["ne-1", "ne-2"]),
+        ("html-entities-and-bare-ampersands.xml", "Markets & Mortgages", ["mm-1"]),
+        (
+            "no-guids.xml",
+            "Guidless",
+            ["https://cdn.example.com/g/1.mp3", "https://cdn.example.com/g/2.mp3"],
+        ),
+    ],
+)
+def test_real_world_quirks_are_read_as_feedparser_reads_them(name, title, guids):
+    raw = quirk(name)
+    feed = parse_feed(raw, "quirky", "https://example.com/feed.xml")
+    assert feed.title == title
+    assert [e.guid for e in feed.episodes] == guids
+    theirs = feedparser.parse(raw)
+    with_audio = [
+        x
+        for x in theirs.entries
+        if any(link.get("rel") == "enclosure" for link in x.get("links", []))
+    ]
+    assert [e.title for e in feed.episodes] == [x.title for x in with_audio]
+    assert [e.audio_url for e in feed.episodes] == [
+        next(link.href for link in x.links if link.get("rel") == "enclosure") for x in with_audio
+    ]
+
+
+def test_undeclared_itunes_and_podcast_prefixes_keep_their_meaning():
+    (ep,) = parse_feed(quirk("undeclared-itunes.xml"), "up", "https://example.com/f.xml").episodes
+    assert ep.duration_s == 3723
+    assert ep.author == "Ana Lima"
+    assert {(p.name, p.role) for p in ep.persons} == {("Ana Lima", "host"), ("Ben Ito", "guest")}
+
+
+def test_text_survives_its_encoding_quirks():
+    for name in ("iso-8859-1-declared.xml", "iso-8859-1-undeclared.xml"):
+        (ep,) = parse_feed(quirk(name), "cc", "https://example.com/f.xml").episodes
+        assert ep.title == "Über München © 2026", name
+    first, _ = parse_feed(quirk("invalid-utf8-byte.xml"), "ne", "https://e.com/f.xml").episodes
+    assert first.title == "Résumés and rôles"  # the valid UTF-8 around the bad byte is kept
+    assert first.description == "A café conversation."  # the stray byte read as Windows-1252
+    (ep,) = parse_feed(
+        quirk("html-entities-and-bare-ampersands.xml"), "mm", "https://e.com/f.xml"
+    ).episodes
+    assert ep.title == "Rates\xa0— what’s next"
+    assert ep.audio_url == "https://cdn.example.com/mm-1.mp3?a=1&b=2"
+
+
+def test_items_without_guids_and_without_audio():
+    feed = parse_feed(quirk("no-guids.xml"), "g", "https://example.com/f.xml")
+    assert {label: why for label, why, _ in feed.skipped} == {
+        "Trailer without audio": "no audio enclosure"
+    }
+
+
+def test_a_feed_with_hundreds_of_items():
+    feed = parse_feed(quirk("hundreds-of-items.xml"), "long", "https://example.com/f.xml")
+    assert len(feed.episodes) == 400 and feed.skipped == []
+    assert len({e.guid for e in feed.episodes}) == 400
+    days = sorted(e.partition_date.isoformat() for e in feed.episodes)
+    assert days[0] == "2025-10-15" and days[-1] == "2026-11-18"
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><rss version="2.0"><channel><title>&lol2;</title>'
+    b"</channel></rss>"
+)
+EXTERNAL = (
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<rss version="2.0"><channel><title>&x;</title></channel></rss>'
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\n\n" + LAUGHS,
+        b"\xef\xbb\xbf " + EXTERNAL,
+        # A bad byte and an undeclared prefix ahead of the DTD: the strict parser stops there,
+        # before it sees the entities; the repaired copy must still be refused.
+        LAUGHS.replace(b"<!DOCTYPE", b"<!-- caf\xe9 --><!DOCTYPE"),
+        EXTERNAL.replace(b"<title>", b"<itunes:author>x</itunes:author><title>"),
+        EXTERNAL.replace(b"<!DOCTYPE", b"<!-- \x0b --><!DOCTYPE"),
+    ],
+)
+def test_hostile_xml_is_refused_behind_every_quirk(raw):
+    with pytest.raises(FeedError, match="hostile XML"):
+        parse_feed(raw, "bad-feed", "http://x/feed.xml")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"<rss><channel><title>unclosed</channel></rss>",
+        b"\n\n<html><body>Gone fishing",
+        b"\xff\xfe\x00garbage",
+    ],
+)
+def test_what_no_repair_makes_xml_is_still_not_xml(raw):
+    with pytest.raises(FeedError, match="not XML"):
+        parse_feed(raw, "bad-feed", "http://x/feed.xml")

@@ -41,3 +41,41 @@ def test_settings_read_the_environment_when_asked(tmp_path):
     assert s.feeds_file == tmp_path / "f.yaml"
     assert s.home == tmp_path
     assert Settings.from_env({}).feeds_file.name == "feeds.yaml"
+
+
+def test_the_first_partition_defaults_to_a_day_before_the_demo_and_benchmark_days():
+    from datetime import date
+
+    start = Settings.from_env({}).start_date
+    assert start <= date(2026, 11, 18)  # the demo day
+    assert start <= date(2026, 11, 20)  # the labelled benchmark's first day
+    assert Settings.from_env({"PODCAST_INSIGHTS_START_DATE": "2024-02-29"}).start_date == date(
+        2024, 2, 29
+    )
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "01/11/2026", "20261101", "yesterday", " "])
+def test_an_invalid_start_date_names_the_variable_and_the_format(value):
+    from dagster_project.lib.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"PODCAST_INSIGHTS_START_DATE.*YYYY-MM-DD"):
+        Settings.from_env({"PODCAST_INSIGHTS_START_DATE": value})
+
+
+def test_the_partitions_start_on_the_configured_day():
+    """DAILY is built when the code location loads; a fresh interpreter shows what it read."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from dagster_project.assets.common import DAILY; print(DAILY.start.date())"
+    env = {**os.environ, "PODCAST_INSIGHTS_START_DATE": "2019-06-01"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "2019-06-01"

@@ -39,14 +39,13 @@ def episode_audio(
     index_path = data_home.path("audio", "index.json")
     rows = warehouse.rows("episodes", day, order_by="feed, guid")
     downloaded = cached = 0
-    for row in rows:
+
+    def fetch(row: dict) -> tuple[str, dict | Exception]:
+        """("cached" | "downloaded", the index entry) or ("failed", why). In a worker thread."""
         url = row["audio_url"]
         known = read_json(index_path).get(url)
         if known and data_home.path("audio", known["file"]).exists():
-            cached += 1
-            row.update(audio_sha256=known["sha256"], audio_bytes=known["bytes"])
-            row["duration_s"] = known["duration_s"]
-            continue
+            return "cached", known
         try:
             dl = http.download(
                 url, allow_private, data_home.max_audio_bytes, data_home.root / "audio" / "tmp"
@@ -66,9 +65,7 @@ def episode_audio(
                 dl.path, dl.sha256, data_home.root / "audio", suffix_for(row["audio_type"], url)
             )
         except (FetchError, AudioError, OSError) as exc:
-            failures.add(row["feed"], f"audio: {exc}", episode_guid=row["guid"], url=url)
-            continue
-        downloaded += 1
+            return "failed", exc
         entry = {
             "sha256": dl.sha256,
             "bytes": dl.size,
@@ -76,7 +73,30 @@ def episode_audio(
             "file": str(stored.relative_to(data_home.root / "audio")),
         }
         update_json(index_path, lambda index, u=url, e=entry: index.__setitem__(u, e))
-        row.update(audio_sha256=dl.sha256, audio_bytes=dl.size, duration_s=round(seconds, 2))
+        return "downloaded", entry
+
+    # Side by side, a few downloads per host at most: a slow host delays only its own episodes.
+    # One fetch per URL: episodes sharing an enclosure share its download.
+    first_of_url: dict[str, dict] = {}
+    for row in rows:
+        first_of_url.setdefault(row["audio_url"], row)
+    results = http.map_by_host(fetch, list(first_of_url.values()), lambda r: r["audio_url"])
+    outcomes = dict(zip(first_of_url, results, strict=True))
+    fetched: set[str] = set()
+    for row in rows:
+        url = row["audio_url"]
+        outcome, found = outcomes[url]
+        if outcome == "failed":
+            failures.add(row["feed"], f"audio: {found}", episode_guid=row["guid"], url=url)
+            continue
+        if outcome == "downloaded" and url not in fetched:
+            downloaded += 1
+        else:
+            cached += 1
+        fetched.add(url)
+        row.update(
+            audio_sha256=found["sha256"], audio_bytes=found["bytes"], duration_s=found["duration_s"]
+        )
     warehouse.replace_partition("episodes", day, rows)
     failed = failures.save(warehouse, day)
     return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_project.lib.settings import start_date_from_env
 from dagster_project.resources.warehouse import Warehouse
 
 # Preview/beta parameters used on purpose: checks validate the partition just written, backfills
@@ -14,7 +15,9 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset`")
 warnings.filterwarnings("ignore", message="Parameter `allow_nonexistent_upstream_partitions`")
 
-DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+# The asset decorators need the partitions when this module is imported, so the first day is
+# read from the environment here, once, when the code location loads (lib/settings.py).
+DAILY = dg.DailyPartitionsDefinition(start_date=start_date_from_env().isoformat(), timezone="UTC")
 
 
 # One run per day: a day's topics and novelty build on the days before it.

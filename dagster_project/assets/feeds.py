@@ -1,7 +1,7 @@
 """feeds and episodes: fetch each configured feed, keep its raw XML, list the day's episodes."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -40,8 +40,9 @@ def feeds(
     state_path = data_home.path("feeds", "state.json")
     state = read_json(state_path)
     failures = Failures(context, "feeds")
-    rows = []
-    for spec in config.feeds:
+
+    def fetch_one(spec) -> tuple[dict, str | None]:
+        """The feed's feed_fetches row and its error, if any. Runs in a worker thread."""
         prev = {**state.get(spec.name, {}), "name": spec.name}
         row = {"feed": spec.name, "url": spec.url, "raw_sha256": prev.get("sha256")}
         row["fetched_at"] = datetime.now(UTC).replace(tzinfo=None)
@@ -71,12 +72,21 @@ def feeds(
                 title=parsed.title,
                 items=len(parsed.episodes),
             )
-            if parsed.blocked:
-                context.log.info(f"feed {spec.name!r} asks not to be indexed (podcast:block)")
         except (FetchError, FeedError, OSError) as exc:
             # The last good copy (raw_sha256 from state) stays in use: nothing stored is lost.
             row.update(status="failed", error=str(exc))
-            failures.add(spec.name, str(exc), url=spec.url)
+            return row, str(exc)
+        return row, None
+
+    # Side by side, a few requests per host at most: a slow host delays only its own feeds.
+    rows = []
+    for spec, (row, error) in zip(
+        config.feeds, http.map_by_host(fetch_one, config.feeds, lambda f: f.url), strict=True
+    ):
+        if error:
+            failures.add(spec.name, error, url=spec.url)
+        elif row["status"] == "blocked":
+            context.log.info(f"feed {spec.name!r} asks not to be indexed (podcast:block)")
         rows.append(row)
     warehouse.replace_partition("feed_fetches", day, rows)
     failed = failures.save(warehouse, day)
@@ -92,6 +102,35 @@ def feeds(
     )
 
 
+def _beyond(item_day: date, why: str | None = None) -> str:
+    """An item in a day partition that no run reaches yet (the schedule runs yesterday's)."""
+    error = f"item dated {item_day.isoformat()}, beyond tomorrow (UTC)"
+    return f"{error}; left out: {why}" if why else f"{error}: no run ingests it before that day"
+
+
+def _first_reports(
+    data_home: DataHome, day: date, unplaced: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """The unplaced items to report on this day: those never reported, and those first
+    reported on this very day (its failures rows are rewritten on a rerun, so they come again).
+
+    Every day's run sees an undated item in the feed; without this record each day would add
+    the same failures row.
+    """
+    if not unplaced:
+        return []
+    chosen = []
+
+    def claim(record: dict) -> None:
+        for feed, item, error in unplaced:
+            key = f"{item}\n{error}"  # a changed date or reason is news
+            if record.setdefault(feed, {}).setdefault(key, day.isoformat()) == day.isoformat():
+                chosen.append((feed, item, error))
+
+    update_json(data_home.path("feeds", "reported.json"), claim)
+    return chosen
+
+
 @daily_asset(
     group_name="ingest",
     deps=[feeds],
@@ -103,6 +142,9 @@ def episodes(
     """The day's episodes (UTC date of pubDate), one row per feed + GUID."""
     day = partition_day(context)
     failures = Failures(context, "episodes")
+    # Items whose day is no partition that runs (undated, or dated past tomorrow): reported once.
+    unplaced: list[tuple[str, str, str]] = []  # (feed, item, error)
+    latest = datetime.now(UTC).date() + timedelta(days=1)
     stored = {(r["feed"], r["guid"]): r for r in warehouse.rows("episodes", day)}
     found: dict[tuple[str, str], dict] = {}
     dropped: set[tuple[str, str]] = set()  # blocked now: stored copies go too
@@ -122,9 +164,15 @@ def episodes(
         for guid_or_title, why, item_day in parsed.skipped:
             if why == "podcast:block":
                 dropped.add((fetch["feed"], guid_or_title))
-            if item_day in (day, None):
+            if item_day is None:
+                unplaced.append((fetch["feed"], guid_or_title, f"item left out: {why}"))
+            elif item_day > latest:
+                unplaced.append((fetch["feed"], guid_or_title, _beyond(item_day, why)))
+            elif item_day == day:
                 failures.add(fetch["feed"], f"item left out: {why}", episode_guid=guid_or_title)
         for ep in parsed.episodes:
+            if ep.partition_date > latest:
+                unplaced.append((ep.feed, ep.guid, _beyond(ep.partition_date)))
             if ep.partition_date != day:
                 continue
             old = stored.get((ep.feed, ep.guid), {})
@@ -155,6 +203,8 @@ def episodes(
         if k not in found and k[0] not in blocked and k not in dropped
     }
     rows = sorted([*found.values(), *kept.values()], key=lambda r: (r["feed"], r["guid"]))
+    for feed, item, error in _first_reports(data_home, day, unplaced):
+        failures.add(feed, error, episode_guid=item)
     warehouse.replace_partition("episodes", day, rows)
     failures.save(warehouse, day)
     per_feed: dict[str, int] = {}

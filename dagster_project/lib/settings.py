@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,21 +16,57 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
+# The first day partition unless PODCAST_INSIGHTS_START_DATE says otherwise: early enough for the
+# demo day (2026-11-18) and the labelled benchmark days (2026-11-20/21), late enough that the UI
+# and a backfill over "all" partitions offer only days a user can mean.
+DEFAULT_START_DATE = date(2026, 11, 1)
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 class FeedsFileError(ValueError):
     """The feeds file is missing or malformed."""
+
+
+class SettingsError(ValueError):
+    """An environment variable with a value the project cannot use; the message names it."""
+
+
+def start_date_from_env(environ: Mapping[str, str] | None = None) -> date:
+    """PODCAST_INSIGHTS_START_DATE, the first day partition (YYYY-MM-DD).
+
+    The one reader of the variable. Dagster needs the partitions definition when the asset
+    decorators run, so assets/common.py calls this at import: the value is read once, when the
+    code location loads (a changed value takes effect on the next reload).
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("PODCAST_INSIGHTS_START_DATE")
+    if value is None or value == "":
+        return DEFAULT_START_DATE
+    try:
+        if not ISO_DAY.fullmatch(value.strip()):
+            raise ValueError("not in the form YYYY-MM-DD")
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise SettingsError(
+            f"PODCAST_INSIGHTS_START_DATE={value!r} is not a date: give the first day "
+            f"partition as YYYY-MM-DD, e.g. 2026-11-01 ({exc})"
+        ) from exc
 
 
 @dataclass(frozen=True)
 class Settings:
     feeds_file: Path
     home: Path
+    start_date: date = DEFAULT_START_DATE  # the first day partition
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         feeds = Path(env.get("PODCAST_INSIGHTS_FEEDS") or PROJECT_ROOT / "feeds.yaml")
         home = Path(env.get("PODCAST_INSIGHTS_HOME") or PROJECT_ROOT / "data")
-        return cls(feeds_file=feeds.resolve(), home=home.resolve())
+        return cls(
+            feeds_file=feeds.resolve(), home=home.resolve(), start_date=start_date_from_env(env)
+        )
 
 
 @dataclass(frozen=True)
