@@ -1,4 +1,8 @@
+import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import feedparser
 
 from dagster_project.lib import digest as render
 
@@ -55,7 +59,9 @@ def test_renderings_escape_and_carry_the_evidence():
     assert "1. **China gives away <models>.**" in md and "at 1:15" in md
     html = render.to_html(DIGEST)
     assert "&lt;models&gt;" in html and "A &amp; B" in html
-    rss = ET.fromstring(render.to_rss([DIGEST, {**DIGEST, "date": "2026-11-19"}]))
+    rss = ET.fromstring(
+        render.to_rss([DIGEST, {**DIGEST, "date": "2026-11-19"}], "https://example.org/d/")
+    )
     titles = [t.text for t in rss.iter("title")][1:]
     assert titles == ["Top insights for 2026-11-19", "Top insights for 2026-11-18"]
 
@@ -63,3 +69,98 @@ def test_renderings_escape_and_carry_the_evidence():
 def test_summary_says_new_or_recurring():
     assert render.summary(["A"], 1, "new", None).endswith("new today.")
     assert "last featured on 2026-11-17" in render.summary(["A", "B"], 3, "recurring", "2026-11-17")
+
+
+def many(n: int) -> dict:
+    """DIGEST with n citations on its insight."""
+    base = DIGEST["insights"][0]["citations"][0]
+    cites = [{**base, "quote": f"Quote {i + 1}.", "start_s": 60.0 * i} for i in range(n)]
+    return {**DIGEST, "insights": [{**DIGEST["insights"][0], "citations": cites}]}
+
+
+def test_the_page_reads_on_a_phone_and_folds_citations_past_three():
+    page = render.to_html(many(5))
+    assert page.startswith("<!doctype html>")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<style" not in page and 'style="' in page
+    # Three citations shown; the other two folded under "+2 more" on the same, full page.
+    shown, folded = page.split("<details", 1)
+    assert [q for q in ("Quote 1.", "Quote 2.", "Quote 3.") if q in shown] == [
+        "Quote 1.",
+        "Quote 2.",
+        "Quote 3.",
+    ]
+    assert "Quote 4." not in shown and "Quote 4." in folded and "Quote 5." in folded
+    assert re.search(r"<summary[^>]*>\+2 more</summary>", folded)
+    assert 'id="insight-1"' in page
+    # Three or fewer: nothing folded.
+    assert "<details" not in render.to_html(many(3)) and "more</" not in render.to_html(many(3))
+
+
+def test_the_plain_text_is_text_not_markdown():
+    text = render.to_text(many(4), page_url="https://example.org/d/2026-11-18.html")
+    assert text.startswith("Top insights for 2026-11-18\n")
+    assert "**" not in text and "](" not in text and "&" not in text.replace("A & B", "")
+    assert "1. China gives away <models>." in text
+    assert 'A & B, "Ep" at 0:00' in text and "http://x/a.mp3#t=75" in text
+    assert "Quote 3." in text and "Quote 4." not in text
+    assert "+1 more: https://example.org/d/2026-11-18.html#insight-1" in text
+    assert max(len(line) for line in text.splitlines() if "http" not in line) <= 78
+    empty = render.to_text({"date": "2026-11-18", "insights": [], "note": "No new episodes."})
+    assert "No new episodes." in empty
+
+
+def test_the_email_html_links_the_rest_to_the_page():
+    html = render.to_email_html(many(6), page_url="file:///data/digests/2026-11-18.html")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "Quote 3." in html and "Quote 4." not in html
+    assert re.search(
+        r'<a href="file:///data/digests/2026-11-18.html#insight-1"[^>]*>\+3 more</a>', html
+    )
+    assert "<details" not in html  # mail clients do not open them
+
+
+def test_rss_items_are_fragments_linked_to_their_pages_and_empty_days_are_left_out():
+    digests = [
+        many(4),
+        {"date": "2026-11-17", "insights": [], "note": "No new episodes."},
+        {**DIGEST, "date": "2026-11-16"},
+    ]
+    built = datetime(2026, 11, 19, 6, 30, tzinfo=UTC)
+    xml = render.to_rss(digests, "https://example.org/d", built=built)
+    feed = feedparser.parse(xml)
+    assert not feed.bozo
+    assert feed.feed.link == "https://example.org/d/"
+    assert [link.href for link in feed.feed.links if link.rel == "self"] == [
+        "https://example.org/d/feed.xml"
+    ]
+    assert feed.feed.updated_parsed[:5] == (2026, 11, 19, 6, 30)
+    assert [e.link for e in feed.entries] == [
+        "https://example.org/d/2026-11-18.html",
+        "https://example.org/d/2026-11-16.html",
+    ]
+    first = feed.entries[0].summary
+    assert first.startswith("<ol") and "<body" not in first and "<head" not in first
+    assert "+1 more" in first and "Quote 4." not in first
+    # An explicit feed URL (where feed.xml is served) wins over the site's.
+    xml = render.to_rss(digests, "https://example.org/d/", feed_url="https://cdn.example.org/f.xml")
+    assert 'href="https://cdn.example.org/f.xml" rel="self"' in xml
+
+
+def test_the_three_citations_shown_span_the_shows():
+    cites = [
+        {**DIGEST["insights"][0]["citations"][0], "podcast": show, "quote": f"Quote {i + 1}."}
+        for i, show in enumerate(["a", "a", "a", "b", "a", "c", "b"])
+    ]
+    shown, rest = render.shown_citations(cites)
+    assert [c["quote"] for c in shown] == ["Quote 1.", "Quote 4.", "Quote 6."]
+    assert [c["quote"] for c in rest] == ["Quote 2.", "Quote 3.", "Quote 5.", "Quote 7."]
+    one_show = cites[:3] + cites[4:5]
+    assert [c["quote"] for c in render.shown_citations(one_show)[0]] == [
+        "Quote 1.",
+        "Quote 2.",
+        "Quote 3.",
+    ]
+    insight = {**DIGEST["insights"][0], "citations": cites}
+    text = render.to_text({**DIGEST, "insights": [insight]}, page_url="https://e.org/p.html")
+    assert "Quote 6." in text and "Quote 2." not in text and "+4 more" in text

@@ -20,6 +20,11 @@ from dagster_project.lib.claim_classifier import (
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.topics import show_repeats
 from dagster_project.lib.transcript_formats import Segment
+from dagster_project.lib.tuning import (
+    CLAIM_PROBABILITY,
+    SHOW_REPEAT_SIMILARITY,
+    SHOW_REPEAT_WINDOW_DAYS,
+)
 from dagster_project.resources.models import Nlp, TopicModeler
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -68,7 +73,7 @@ def _show_repeats(
     feeds = sorted({c["feed"] for c in candidates})
     earlier = [
         r
-        for r in warehouse.rows("claims", day - timedelta(days=REPEAT_WINDOW_DAYS), day)
+        for r in warehouse.rows("claims", day - timedelta(days=SHOW_REPEAT_WINDOW_DAYS), day)
         if r["partition_date"] != day and r["feed"] in feeds
     ]
     vectors = embeddings
@@ -78,11 +83,9 @@ def _show_repeats(
         [c["feed"] for c in candidates] + [r["feed"] for r in earlier],
         [c["episode_guid"] for c in candidates] + [r["episode_guid"] for r in earlier],
         vectors,
+        threshold=SHOW_REPEAT_SIMILARITY,
     )
     return mask[: len(candidates)]
-
-
-REPEAT_WINDOW_DAYS = 7  # how far back a show's earlier episodes count for its repeated lines
 
 
 @daily_asset(
@@ -154,7 +157,7 @@ def claims(
             if again:
                 rejected["show repeat"] += 1
                 continue
-            if p < rules.CLAIM_PROBABILITY:
+            if p < CLAIM_PROBABILITY:
                 rejected["show talk"] += 1
                 continue
             # Quality orders claims: how specific the sentence is, and how surely a claim.

@@ -9,6 +9,7 @@ import numpy as np
 
 from dagster_project.assets.common import (
     DAILY,
+    Failures,
     daily_asset,
     finish,
     partition_day,
@@ -16,16 +17,17 @@ from dagster_project.assets.common import (
 )
 from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
+from dagster_project.lib import tuning
 from dagster_project.lib.ranking import Candidate, Decision, RankingRules, decide, is_repeat
-from dagster_project.resources.mailer import Mailer
+from dagster_project.resources.mailer import Mailer, MailError
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 
 
 class DigestConfig(dg.Config):
-    top_k: int = 5
-    min_podcasts: int = 2
-    novelty_lookback_days: int = 14
+    top_k: int = tuning.TOP_K
+    min_podcasts: int = tuning.MIN_PODCASTS
+    novelty_lookback_days: int = tuning.NOVELTY_LOOKBACK_DAYS
 
 
 def _best_claim(claims: list[dict]) -> dict:
@@ -38,7 +40,7 @@ def _best_claim(claims: list[dict]) -> dict:
     central = ranked[: max(1, (len(ranked) + 1) // 2)]
 
     def value(c: dict) -> tuple[float, str]:
-        run_on = 0.2 if len(c["text"].split()) > 32 else 0.0
+        run_on = 0.2 if len(c["text"].split()) > tuning.RUN_ON_WORDS else 0.0
         return 0.5 * c["centrality"] + 0.5 * c["score"] - run_on, c["claim_id"]
 
     return max(central, key=value)
@@ -266,6 +268,15 @@ def daily_digest_well_formed(context: dg.AssetCheckExecutionContext, warehouse: 
 class DeliveryConfig(dg.Config):
     force: bool = False  # send the email for a day that already had it, or for an old day
     email_max_age_days: int = 3  # a backfill of older days writes files but emails nobody
+    email_attempts: int = 3  # SMTP tries before the failure is recorded (4xx, no connection)
+    email_backoff_s: float = 5.0  # wait before the second try; doubled before each next one
+
+
+def _write(target, text: str) -> None:
+    """Atomically: a reader never sees half a file."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(target)
 
 
 @daily_asset(
@@ -280,25 +291,31 @@ def digest_delivery(
     mailer: Mailer,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    """The digest as files (JSON, Markdown, HTML), the digests' RSS feed, and the email."""
+    """The digest as files (JSON, Markdown, HTML), the digests' RSS feed, and the email.
+
+    Files first; the email last, tried `email_attempts` times. When it is not sent, the run
+    still succeeds: the failure is recorded (deliveries: channel `email_failed`; failures), the
+    metadata says so, and the next run of the day sends it, once.
+    """
     day = partition_day(context)
     digest = load_digest(warehouse, day)
     out = data_home.path("digests", f"{day.isoformat()}.json").parent
+    # Where the pages are published (PODCAST_INSIGHTS_SITE_URL), else the local folder.
+    site = mailer.site_url or out.resolve().as_uri() + "/"
+    page = render.page_url(site, day.isoformat())
     files = {
         ".json": render.to_json(digest),
         ".md": render.to_markdown(digest),
         ".html": render.to_html(digest),
     }
     for suffix, text in files.items():
-        target = out / f"{day.isoformat()}{suffix}"
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
-    recent = sorted(out.glob("????-??-??.json"))[-30:]
-    feed = render.to_rss([json.loads(p.read_text()) for p in recent])
-    (out / "feed.xml").write_text(feed)
+        _write(out / f"{day.isoformat()}{suffix}", text)
+    days = [json.loads(p.read_text()) for p in sorted(out.glob("????-??-??.json"))]
+    recent = [d for d in days if d["insights"]][-30:]
+    _write(out / "feed.xml", render.to_rss(recent, site))
 
     email = "not configured"
+    email_sent = False
     age = (datetime.now(UTC).date() - day).days
     if mailer.enabled and age > config.email_max_age_days and not config.force:
         email = f"not sent: the day is {age} days old (a backfill); force to send"
@@ -311,26 +328,72 @@ def digest_delivery(
             email = f"already sent at {sent[0]['delivered_at']}; not sent again (force to resend)"
             context.log.info(email)
         else:
-            message_id = mailer.send(
-                f"Top insights for {day.isoformat()}", files[".md"], files[".html"]
+            error = _send_email(context, config, mailer, warehouse, day, digest, page, sent)
+            email_sent = error is None
+            email = (
+                f"sent to {len(mailer.recipients)} recipient(s)"
+                if email_sent
+                else f"not sent: {error}; recorded, the next run of the day sends it"
             )
-            rows = [
-                *sent,
-                {
-                    "channel": "email",
-                    "target": ", ".join(mailer.recipients),
-                    "delivered_at": datetime.now(UTC).replace(tzinfo=None),
-                    "detail": message_id,
-                },
-            ]
-            warehouse.replace_partition("deliveries", day, rows, where={"channel": "email"})
-            email = f"sent to {len(mailer.recipients)} recipient(s)"
     return finish(
         context,
         {
             "json": dg.MetadataValue.path(str(out / f"{day.isoformat()}.json")),
+            "page": dg.MetadataValue.url(page),
             "insights": len(digest["insights"]),
             "email": email,
+            "email_sent": dg.MetadataValue.bool(email_sent),
             "rss_items": len(recent),
         },
     )
+
+
+def _send_email(
+    context: dg.AssetExecutionContext,
+    config: DeliveryConfig,
+    mailer: Mailer,
+    warehouse: Warehouse,
+    day: date,
+    digest: dict,
+    page: str,
+    sent: list[dict],
+) -> str | None:
+    """Send the day's email and record it; or record why it was not sent, and return that."""
+    failures = Failures(context, "digest_delivery")
+    unsubscribe = mailer.unsubscribe_link()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        message_id = mailer.send(
+            f"Top insights for {day.isoformat()}",
+            render.to_text(digest, page, unsubscribe),
+            render.to_email_html(digest, page, unsubscribe),
+            attempts=config.email_attempts,
+            backoff_s=config.email_backoff_s,
+            on_retry=context.log.warning,
+        )
+    except MailError as exc:
+        failed = warehouse.query(
+            "SELECT * FROM deliveries WHERE partition_date = ? AND channel = 'email_failed'",
+            [day],
+        )
+        row = {
+            "channel": "email_failed",
+            "target": ", ".join(mailer.recipients),
+            "delivered_at": now,  # when it was tried
+            "detail": str(exc),
+        }
+        warehouse.replace_partition(
+            "deliveries", day, [*failed, row], where={"channel": "email_failed"}
+        )
+        failures.add("email", f"digest email not sent: {exc}", url=f"smtp://{exc.host}:{exc.port}")
+        failures.save(warehouse, day)
+        return str(exc)
+    row = {
+        "channel": "email",
+        "target": ", ".join(mailer.recipients),
+        "delivered_at": now,
+        "detail": message_id,
+    }
+    warehouse.replace_partition("deliveries", day, [*sent, row], where={"channel": "email"})
+    failures.save(warehouse, day)  # sent: the day's delivery failure, if any, is cleared
+    return None

@@ -15,13 +15,14 @@ from dagster_project.assets.common import (
     previous_day,
 )
 from dagster_project.lib import topics as tl
+from dagster_project.lib import tuning
 from dagster_project.resources.models import TopicModeler
 from dagster_project.resources.warehouse import Warehouse
 
 
 class TopicsConfig(dg.Config):
-    window_days: int = 7  # the day and the six before it
-    id_lookback_days: int = 30  # how far back a theme keeps its id
+    window_days: int = tuning.TOPIC_WINDOW_DAYS  # the day and the days before it
+    id_lookback_days: int = tuning.TOPIC_ID_LOOKBACK_DAYS  # how far back a theme keeps its id
 
 
 @daily_asset(

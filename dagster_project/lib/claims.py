@@ -10,10 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-MIN_TOKENS = 6  # shorter sentences are fragments ("And then.", "The cheaper models.")
-# A sentence is kept as a claim when the classifier finds it more likely a claim than show talk:
-# the even odds of a calibrated logistic regression, not a value fitted to any evaluation.
-CLAIM_PROBABILITY = 0.5
+from dagster_project.lib.tuning import MIN_TOKENS
 
 # The shape of a sponsor read: where to go and what code to use. Words alone ("discount",
 # "percent off") are news as often as ads, so they do not count.

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dagster_project.lib import tuning
+
 
 @dataclass
 class Candidate:
@@ -31,19 +33,12 @@ class RankingRules:
     """Every knob of the day's choice. Thresholds order candidates; only what cannot be an
     insight at all (no citable claim, a duplicate of a chosen insight) is left out."""
 
-    top_k: int = 5  # insights a day
-    # Themes this many shows discussed rank above all others; single-show themes fill what
-    # is left. Higher: fewer themes count as broad; lower: one show's hobbyhorse leads.
-    min_podcasts: int = 2
-    # A topic featured before counts this much when it comes back with something new.
-    # Lower: more room for new themes; higher: a big running story keeps its place.
-    recurring_weight: float = 0.6
-    # How much closeness to an already chosen insight costs (maximal marginal relevance).
-    # Higher: a more varied five; lower: the strongest themes even when related.
-    mmr_lambda: float = 0.3
-    # Two topics whose centres are this close (cosine) say the same thing: only one is chosen.
-    # Lower: fewer near-repeats but related themes are lost; higher: repeats slip through.
-    duplicate_similarity: float = 0.6
+    # What each trades: lib/tuning.py.
+    top_k: int = tuning.TOP_K
+    min_podcasts: int = tuning.MIN_PODCASTS
+    recurring_weight: float = tuning.RECURRING_WEIGHT
+    mmr_lambda: float = tuning.MMR_LAMBDA
+    duplicate_similarity: float = tuning.DUPLICATE_SIMILARITY
 
 
 @dataclass
@@ -132,7 +127,7 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def is_repeat(text: str, earlier: list[str], threshold: float = 0.7) -> bool:
+def is_repeat(text: str, earlier: list[str], threshold: float = tuning.REPEAT_JACCARD) -> bool:
     """True when a claim says what an earlier citation said (word overlap, Jaccard)."""
     mine = words(text)
     for other in earlier:

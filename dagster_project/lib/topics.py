@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dagster_project.lib import tuning
+
 OUTLIER = -1
 
 
@@ -17,7 +19,10 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def show_repeats(
-    feeds: Sequence[str], episodes: Sequence[str], embeddings: np.ndarray, threshold: float = 0.85
+    feeds: Sequence[str],
+    episodes: Sequence[str],
+    embeddings: np.ndarray,
+    threshold: float = tuning.SHOW_REPEAT_SIMILARITY,
 ) -> np.ndarray:
     """True for claims a show repeats across its own episodes (catchphrases, intros, ads).
 
@@ -118,7 +123,7 @@ def stable_ids(
     cluster_centroids: dict[int, np.ndarray],
     cluster_members: dict[int, list[str]],
     previous: dict[str, np.ndarray],
-    threshold: float = 0.75,
+    threshold: float = tuning.STABLE_ID_SIMILARITY,
 ) -> dict[int, str]:
     """Give each cluster the id of the closest earlier topic, or a new id from its members.
 

@@ -46,6 +46,10 @@ def mailer_for(environ: Mapping[str, str]) -> Mailer:
         username=environ.get("PODCAST_INSIGHTS_SMTP_USER") or None,
         password=dg.EnvVar(SMTP_PASSWORD) if environ.get(SMTP_PASSWORD) else None,
         starttls=environ.get("PODCAST_INSIGHTS_SMTP_STARTTLS", "") == "1",
+        # Where the digest pages are published: the email's and the RSS feed's links.
+        site_url=environ.get("PODCAST_INSIGHTS_SITE_URL") or None,
+        unsubscribe_mailto=environ.get("PODCAST_INSIGHTS_UNSUBSCRIBE_MAILTO") or None,
+        unsubscribe_url=environ.get("PODCAST_INSIGHTS_UNSUBSCRIBE_URL") or None,
     )
 
 

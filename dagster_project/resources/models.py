@@ -17,6 +17,7 @@ import dagster as dg
 import numpy as np
 from pydantic import PrivateAttr
 
+from dagster_project.lib import tuning
 from dagster_project.lib.topics import settle
 from dagster_project.lib.transcript_formats import Segment
 
@@ -128,14 +129,15 @@ class TopicModeler(dg.ConfigurableResource):
 
     embedding_model: str = ""  # a path or a sentence-transformers name; empty = packaged MiniLM
     seed: int = 42
-    min_cluster_size: int = 3
-    umap_min_docs: int = 40  # below this many claims, cluster without UMAP (too few neighbours)
-    n_neighbors: int = 10
-    n_components: int = 5
-    small_distance_threshold: float = 0.55  # cosine distance for agglomerative clustering
-    merge_similarity: float = 0.6  # clusters whose centroids are this close are one topic
-    keep_similarity: float = 0.35  # a claim further than this from its topic's centre leaves it
-    join_similarity: float = 0.5  # an outlier this close to a topic's centre joins it
+    # Clustering knobs; what each trades: lib/tuning.py.
+    min_cluster_size: int = tuning.HDBSCAN_MIN_CLUSTER_SIZE
+    umap_min_docs: int = tuning.UMAP_MIN_DOCS
+    n_neighbors: int = tuning.UMAP_NEIGHBORS
+    n_components: int = tuning.UMAP_COMPONENTS
+    small_distance_threshold: float = tuning.SMALL_DISTANCE_THRESHOLD
+    merge_similarity: float = tuning.MERGE_SIMILARITY
+    keep_similarity: float = tuning.KEEP_SIMILARITY
+    join_similarity: float = tuning.JOIN_SIMILARITY
     _embedder: Any = PrivateAttr(default=None)
 
     def _load(self) -> Any:

@@ -1,0 +1,68 @@
+"""Every knob that shapes what the digest says, in one place, each with what it trades.
+
+The stages read their defaults from here; the ones a user may want to change per deployment are
+also resource or asset config (named beside each). Change a value here, then run
+`scripts/benchmark.sh quality` and compare the tuning set with the held-out set: a change that
+helps only the set it was tried on is tuning, not a fix.
+"""
+
+# --- claims (lib/claims.py, assets/claims.py) ---------------------------------------------
+# Sentences with fewer words are fragments. Lower: more half-sentences ("And then it fell.")
+# become claims; higher: short real claims ("Rates fell again.") are lost.
+MIN_TOKENS = 6
+# Kept as a claim when the classifier finds it more likely a claim than show talk: the even odds
+# of a calibrated logistic regression. Higher: fewer chatty false claims, more real ones lost.
+CLAIM_PROBABILITY = 0.5
+# Two sentences of one show, in different episodes, this close (cosine of MiniLM embeddings)
+# are the show repeating itself (tagline, intro, ad). Lower: a show's recurring subject is
+# mistaken for its tagline; higher: a reworded tagline slips through.
+SHOW_REPEAT_SIMILARITY = 0.85
+# How far back a show's earlier episodes count when looking for its repeated lines.
+SHOW_REPEAT_WINDOW_DAYS = 7
+
+# --- topics (lib/topics.py, resources/models.py TopicModeler, assets/topics.py) -----------------
+# Claims of the day and the days before it are clustered together (TopicsConfig.window_days),
+# so a small day still clusters; longer: slower, and old themes crowd new ones.
+TOPIC_WINDOW_DAYS = 7
+# How far back a theme keeps its id (TopicsConfig.id_lookback_days), and how close (cosine of
+# centroids) today's cluster must be to an earlier topic to take its id. Lower similarity: ids
+# survive a theme's drift, but different themes may share an id.
+TOPIC_ID_LOOKBACK_DAYS = 30
+STABLE_ID_SIMILARITY = 0.75
+# Below this many claims, cluster without UMAP (agglomerative on the embeddings): UMAP needs
+# neighbours, and its spectral layout fails on tiny inputs.
+UMAP_MIN_DOCS = 40
+UMAP_NEIGHBORS = 10
+UMAP_COMPONENTS = 5
+HDBSCAN_MIN_CLUSTER_SIZE = 3
+# Agglomerative clustering's cosine distance: clusters whose claims are on average closer than
+# this join. Higher: broader topics (two themes may merge); lower: a theme splits in two.
+SMALL_DISTANCE_THRESHOLD = 0.55
+# After clustering: clusters whose centres are this close are one theme (merge); a claim this
+# far from every centre leaves its topic (keep); an outlier this close to a centre joins (join).
+# Higher merge: split themes stay split; lower: related themes merge. Higher keep/join: purer
+# topics with fewer claims; lower: more claims, some off-theme.
+MERGE_SIMILARITY = 0.6
+KEEP_SIMILARITY = 0.35
+JOIN_SIMILARITY = 0.5
+
+# --- ranking (lib/ranking.py RankingRules, assets/digest.py DigestConfig) ----------------------
+TOP_K = 5  # insights a day (DigestConfig.top_k)
+# Themes this many shows discussed rank above all others (DigestConfig.min_podcasts). Higher:
+# fewer themes count as broad; lower: one show's hobbyhorse leads the digest.
+MIN_PODCASTS = 2
+# A topic featured before counts this much when it comes back with something new. Lower: more
+# room for new themes; higher: a big running story keeps its place.
+RECURRING_WEIGHT = 0.6
+# How much closeness to an already chosen insight costs (maximal marginal relevance). Higher: a
+# more varied five; lower: the strongest themes even when related.
+MMR_LAMBDA = 0.3
+# Two topics whose centres are this close say the same thing: only one is chosen. Lower: fewer
+# near-repeats, but related themes are lost; higher: repeats slip through.
+DUPLICATE_SIMILARITY = 0.6
+# Earlier digests looked at for novelty (DigestConfig.novelty_lookback_days), and the word
+# overlap (Jaccard) at which a claim repeats what an earlier citation said.
+NOVELTY_LOOKBACK_DAYS = 14
+REPEAT_JACCARD = 0.7
+# A headline longer than this many words is likely a run-on (a transcriber's missed full stop).
+RUN_ON_WORDS = 32
