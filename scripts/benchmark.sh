@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quality benchmark on labelled spoken shows (renders them with espeak-ng + ffmpeg), then speed.
+# Quality benchmark on the tuning and held-out labelled spoken shows (renders them with
+# espeak-ng + ffmpeg), or speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,7 +13,8 @@ if [ -n "$missing" ]; then
 fi
 source scripts/env.sh
 case "${1:-quality}" in
-  quality) python benchmarks/quality.py ;;
+  quality) python benchmarks/quality.py "${@:2}" ;;  # e.g. --script FILE, --json FILE
   speed) python benchmarks/speed.py ;;
-  *) echo "usage: scripts/benchmark.sh [quality|speed]" >&2; exit 2 ;;
+  memory) python benchmarks/memory.py ;;
+  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed|memory]" >&2; exit 2 ;;
 esac

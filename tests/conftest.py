@@ -175,3 +175,21 @@ def serve():
     yield start
     for s in servers:
         s.close()
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def database():
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
+    import uuid
+
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"pi_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(f"{PG_SERVER}/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield name
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()

@@ -44,18 +44,6 @@ def copy_project(dest: Path) -> Path:
 
 
 @pytest.fixture
-def database():
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"pi_contract_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(f"{SERVER}/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield name
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
-@pytest.fixture
 def smtp_with_login():
     """An SMTP server that accepts only the secret password, and keeps what it receives."""
     from aiosmtpd.controller import Controller

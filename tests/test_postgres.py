@@ -17,18 +17,6 @@ pytestmark = pytest.mark.postgres
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 
-@pytest.fixture
-def database():
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"pi_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(f"{SERVER}/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield name
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
 def test_environment_picks_the_warehouse(monkeypatch):
     monkeypatch.setenv("PODCAST_INSIGHTS_WAREHOUSE_URL", f"{SERVER}/test")
     pg = build_resources()["warehouse"]

@@ -9,7 +9,7 @@ import dagster as dg
 
 from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
 from dagster_project.assets.feeds import episodes
-from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
+from dagster_project.lib.audio import AudioError, AudioTooLong, decoded_duration, suffix_for
 from dagster_project.lib.store import move_into_store, read_json, update_json, write_atomic
 from dagster_project.lib.transcript_formats import (
     Segment,
@@ -135,7 +135,10 @@ def _whisper(
     if cache.exists():
         return [Segment.from_dict(s) for s in json.loads(cache.read_text())], None
     started = time.perf_counter()
-    segments, duration = transcriber.transcribe(str(_audio_file(data_home, ep["audio_sha256"])))
+    # episode_audio decoded the file to its end: its duration refuses an over-long one at once.
+    segments, duration = transcriber.transcribe(
+        str(_audio_file(data_home, ep["audio_sha256"])), duration_s=ep["duration_s"]
+    )
     write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
     context.log.info(
         f"transcribed {ep['feed']}/{ep['guid']}: {duration:.0f} s of audio in "
@@ -186,6 +189,9 @@ def transcripts(
             try:
                 started = time.perf_counter()
                 segments, duration = _whisper(context, data_home, transcriber, ep)
+            except AudioTooLong as exc:
+                failures.add(ep["feed"], f"not transcribed: {exc}", episode_guid=ep["guid"])
+                segments = None
             except Exception as exc:  # a decoder or model error on one file: the day goes on
                 failures.add(ep["feed"], f"transcription failed: {exc}", episode_guid=ep["guid"])
                 segments = None

@@ -1,0 +1,202 @@
+"""Whisper in bounded memory: audio decoded a window at a time, cut in pauses, silence left out
+by the VAD, and a maximum duration past which an episode is a failure row, not a day's run.
+
+The slow tests run the real tiny.en; they assert properties of its output (times inside the
+audio, in order; no text from silence), never which words it heard, which differs across CPUs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from dagster_project.lib.audio import AudioTooLong, decode_windows, pause_cut
+
+REPO = Path(__file__).resolve().parents[1]
+SPEECH = REPO / "demo" / "shows" / "audio" / "signal-and-noise" / "sn-101.mp3"  # 119.6 s
+SHORT = REPO / "demo" / "shows" / "audio" / "market-open" / "mo-400.mp3"  # 31.4 s
+DAY = "2026-11-18"
+ON_DAY = "Wed, 18 Nov 2026 09:00:00 GMT"
+
+
+def ffmpeg(*args: str) -> None:
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): it makes the long audio")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def silence(path: Path, seconds: int) -> Path:
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", str(seconds),
+           "-c:a", "libmp3lame", "-b:a", "16k", str(path))  # fmt: skip
+    return path
+
+
+def test_windows_cover_the_audio_once_in_order_and_none_is_longer_than_asked():
+    from faster_whisper.audio import decode_audio
+
+    whole = decode_audio(str(SPEECH))
+    windows = list(decode_windows(SPEECH, window_s=30, search_s=5, cut=lambda tail: 7))
+    starts = [start for start, _ in windows]
+    lengths = [len(samples) for _, samples in windows]
+    assert len(windows) == 5 and max(lengths) <= 30 * 16000
+    assert lengths[:-1] == [(25 * 16000) + 7] * 4  # cut where `cut` said, inside the last 5 s
+    assert starts == [sum(lengths[:i]) / 16000 for i in range(len(windows))]
+    assert np.array_equal(np.concatenate([s for _, s in windows]), whole)
+
+
+def test_decoding_stops_as_soon_as_the_audio_passes_the_limit():
+    seen = []
+    with pytest.raises(AudioTooLong, match="over the 50 s limit"):
+        for start, _ in decode_windows(SPEECH, window_s=20, search_s=0, max_s=50):
+            seen.append(start)
+    assert seen == [0.0, 20.0]  # the third window would pass 50 s: never handed out
+
+
+def test_windows_of_speech_end_in_silence_by_the_vad():
+    from faster_whisper.audio import decode_audio
+
+    from dagster_project.resources.models import Transcriber
+
+    whole = decode_audio(str(SPEECH))
+    frames = whole[: len(whole) // 1600 * 1600].reshape(-1, 1600)
+    speech_rms = float(np.median(np.sqrt((frames**2).mean(axis=1))))
+
+    def loudness_at(seconds: float) -> float:  # 50 ms either side of the cut
+        i = round(seconds * 16000)
+        return float(np.sqrt((whole[i - 800 : i + 800] ** 2).mean()))
+
+    windows = list(decode_windows(SPEECH, window_s=40, cut=Transcriber._pause))
+    assert len(windows) >= 3
+    assert all(loudness_at(start) < 0.1 * speech_rms for start, _ in windows[1:])
+
+
+def test_a_window_is_cut_in_the_middle_of_its_longest_pause():
+    assert pause_cut([(0, 100), (150, 400), (420, 500)], 600) == 550
+    assert pause_cut([(50, 100), (300, 600)], 600) == 200
+    assert pause_cut([], 600) == 300  # all silence: anywhere, the middle
+    assert pause_cut([(0, 600)], 600) == 600  # no pause at all: the end
+
+
+@pytest.mark.slow
+def test_ten_minutes_of_silence_give_no_segments(tmp_path):
+    from dagster_project.resources.models import Transcriber
+
+    segments, duration = Transcriber().transcribe(str(silence(tmp_path / "quiet.mp3", 600)))
+    assert segments == []
+    assert duration == pytest.approx(600, abs=0.5)
+
+
+@pytest.mark.slow
+def test_speech_cut_into_windows_keeps_its_times_inside_the_audio_and_in_order():
+    from dagster_project.resources.models import Transcriber
+
+    whole, duration = Transcriber().transcribe(str(SPEECH))
+    windowed, windowed_duration = Transcriber(window_s=40).transcribe(str(SPEECH))
+    assert windowed_duration == duration == pytest.approx(119.6, abs=0.1)
+    assert windowed and whole
+    times = [(s.start_s, s.end_s) for s in windowed]
+    assert all(0 <= a <= b <= duration + 0.5 for a, b in times)
+    assert [a for a, _ in times] == sorted(a for a, _ in times)
+    assert times[-1][1] > 80  # later windows are offset by their start, not all under 40 s
+    words = [w for s in windowed for w in s.words]
+    assert [w[0] for w in words] == sorted(w[0] for w in words)
+    assert all(0 <= a <= b <= duration + 0.5 for a, b, _ in words)
+    assert all(type(x) is float for s in windowed for x in (s.start_s, s.end_s))
+    assert all(type(x) is float for w in words for x in w[:2])
+    # Cut in pauses, the windows lose no sentence: about as many words as in one pass.
+    assert len(words) == pytest.approx(sum(len(s.words) for s in whole), rel=0.1)
+
+
+@pytest.mark.slow
+def test_the_batched_pipeline_when_asked_gives_the_same_kind_of_segments():
+    from dagster_project.resources.models import Transcriber
+
+    segments, duration = Transcriber(batch_size=4).transcribe(str(SHORT))
+    assert segments and duration == pytest.approx(31.4, abs=0.1)
+    times = [(s.start_s, s.end_s) for s in segments]
+    assert all(type(x) is float and 0 <= x <= duration + 0.5 for t in times for x in t)
+    assert [a for a, _ in times] == sorted(a for a, _ in times)
+    assert all(s.words and all(type(w[0]) is float for w in s.words) for s in segments)
+
+
+@pytest.mark.slow
+def test_past_the_maximum_duration_the_resource_refuses_before_transcribing(tmp_path):
+    from dagster_project.resources.models import Transcriber
+
+    with pytest.raises(AudioTooLong, match="over the 60 s limit"):
+        Transcriber(max_audio_s=60).transcribe(str(SPEECH))
+    with pytest.raises(AudioTooLong, match="120 s of audio, over the 60 s limit"):
+        Transcriber(max_audio_s=60).transcribe(str(SPEECH), duration_s=119.6)
+
+
+def day_with(tmp_path, serve, files: dict[str, Path], transcriber):
+    """feeds -> episodes -> episode_audio -> transcripts over HTTP for one feed of `files`."""
+    from dagster_project.assets.audio import episode_audio, transcripts
+    from dagster_project.assets.feeds import episodes, feeds
+    from dagster_project.resources.http import FeedClient
+    from dagster_project.resources.storage import DataHome
+    from dagster_project.resources.warehouse import DuckDBWarehouse
+
+    site = tmp_path / "site"
+    site.mkdir()
+    items = ""
+    for guid, path in files.items():
+        shutil.copy(path, site / f"{guid}.mp3")
+        items += f"<item><title>{guid}</title><guid>{guid}</guid><pubDate>{ON_DAY}</pubDate>"
+        items += f'<enclosure url="{guid}.mp3" type="audio/mpeg"/></item>'
+    (site / "show.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Show</title>'
+        f"{items}</channel></rss>"
+    )
+    server = serve(site)
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(
+        f"allow_private_network: true\nfeeds:\n  - {{name: show, url: '{server.url}/show.xml'}}\n"
+    )
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb"))
+    resources = {
+        "data_home": DataHome(home=str(tmp_path / "data"), feeds_file=str(feeds_file)),
+        "http": FeedClient(retries=0),
+        "warehouse": warehouse,
+        "transcriber": transcriber,
+    }
+    result = dg.materialize(
+        [feeds, episodes, episode_audio, transcripts], partition_key=DAY, resources=resources
+    )
+    assert result.success
+    day = date.fromisoformat(DAY)
+    failures = {
+        f["episode_guid"]: f["error"]
+        for f in warehouse.rows("failures", day)
+        if f["stage"] == "transcripts"
+    }
+    segments = {}
+    for r in warehouse.rows("transcript_segments", day):
+        segments.setdefault(r["episode_guid"], []).append(r)
+    return failures, segments
+
+
+@pytest.mark.slow
+def test_long_silence_is_a_no_speech_failure_and_the_day_goes_on(tmp_path, serve):
+    from dagster_project.resources.models import Transcriber
+
+    files = {"quiet": silence(tmp_path / "quiet.mp3", 600), "talk": SHORT}
+    failures, segments = day_with(tmp_path, serve, files, Transcriber())
+    assert failures == {"quiet": "no speech found in the audio"}
+    assert set(segments) == {"talk"}
+
+
+@pytest.mark.slow
+def test_an_episode_over_the_maximum_duration_is_a_failure_and_the_day_goes_on(tmp_path, serve):
+    from dagster_project.resources.models import Transcriber
+
+    files = {"long": SPEECH, "talk": SHORT}
+    failures, segments = day_with(tmp_path, serve, files, Transcriber(max_audio_s=60))
+    assert set(failures) == {"long"} and "over the 60 s limit" in failures["long"]
+    assert set(segments) == {"talk"}
