@@ -1,6 +1,7 @@
 """The claim classifier on the real MiniLM embeddings: show talk out, news in, whatever the words.
 
-None of these sentences is in the training examples (dagster_project/lib/data/claim_examples.yaml).
+None of these sentences is in the training examples
+(dagster_project/lib/training/claim_examples.yaml).
 """
 
 import pytest

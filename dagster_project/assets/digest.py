@@ -19,6 +19,7 @@ from dagster_project.assets.topics import topics
 from dagster_project.lib import digest as render
 from dagster_project.lib import tuning
 from dagster_project.lib.ranking import Candidate, Decision, RankingRules, decide, is_repeat
+from dagster_project.lib.store import write_atomic
 from dagster_project.resources.mailer import Mailer, MailError
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -53,6 +54,14 @@ def empty_note(warehouse: Warehouse, day: date) -> str:
         return "No new episodes were published on this day by the feeds followed."
     n = len(episodes)
     return f"{n} new episode{'s' if n != 1 else ''} today, but none made a claim worth citing."
+
+
+def _digest(warehouse: Warehouse, day: date, insights: list[dict]) -> dict:
+    """A day's digest; one without insights says why."""
+    digest: dict = {"date": day.isoformat(), "insights": insights}
+    if not insights:
+        digest["note"] = empty_note(warehouse, day)
+    return digest
 
 
 def build_digest(
@@ -144,10 +153,7 @@ def build_digest(
                 "citations": citations,
             }
         )
-    digest = {"date": day.isoformat(), "insights": insights}
-    if not insights:
-        digest["note"] = empty_note(warehouse, day)
-    return digest, decisions
+    return _digest(warehouse, day, insights), decisions
 
 
 def candidates_table(decisions: list[Decision]) -> str:
@@ -235,10 +241,7 @@ def load_digest(warehouse: Warehouse, day: date) -> dict:
                 "citations": json.loads(r["citations"]),
             }
         )
-    digest = {"date": day.isoformat(), "insights": insights}
-    if not insights:
-        digest["note"] = empty_note(warehouse, day)
-    return _public(digest)
+    return _public(_digest(warehouse, day, insights))
 
 
 @dg.asset_check(asset=daily_digest, blocking=True, partitions_def=DAILY)
@@ -272,13 +275,6 @@ class DeliveryConfig(dg.Config):
     email_backoff_s: float = 5.0  # wait before the second try; doubled before each next one
 
 
-def _write(target, text: str) -> None:
-    """Atomically: a reader never sees half a file."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(target)
-
-
 @daily_asset(
     group_name="digest",
     deps=[daily_digest],
@@ -309,10 +305,14 @@ def digest_delivery(
         ".html": render.to_html(digest),
     }
     for suffix, text in files.items():
-        _write(out / f"{day.isoformat()}{suffix}", text)
-    days = [json.loads(p.read_text()) for p in sorted(out.glob("????-??-??.json"))]
-    recent = [d for d in days if d["insights"]][-30:]
-    _write(out / "feed.xml", render.to_rss(recent, site))
+        write_atomic(out / f"{day.isoformat()}{suffix}", text)
+    recent: list[dict] = []
+    for path in sorted(out.glob("????-??-??.json"), reverse=True):  # newest first, 30 at most
+        if len(recent) == 30:
+            break
+        if (d := json.loads(path.read_text()))["insights"]:
+            recent.append(d)
+    write_atomic(out / "feed.xml", render.to_rss(recent, site))
 
     email = "not configured"
     email_sent = False

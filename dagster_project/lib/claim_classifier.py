@@ -3,8 +3,8 @@
 What marks show talk (intros, thanks, banter, reactions, transitions, sponsor reads) is what it
 says and how, not single words: "coffee" is chatter in "I need more coffee" and news in "Coffee
 prices hit a record". So a classifier reads whole sentences, as embeddings, trained on the
-sentences in `data/claim_examples.yaml`: written for training from many domains and never used to
-measure the pipeline (the benchmarks' labelled shows are separate).
+sentences in `training/claim_examples.yaml`: written for training from many domains and never
+used to measure the pipeline (the benchmarks' labelled shows are separate).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-EXAMPLES = Path(__file__).parent / "data" / "claim_examples.yaml"
+EXAMPLES = Path(__file__).parent / "training" / "claim_examples.yaml"
 
 
 def load_examples(path: Path = EXAMPLES) -> tuple[list[str], np.ndarray]:
