@@ -1,17 +1,20 @@
-"""Digest quality on two labelled sets of spoken shows: the tuning set and a held-out set.
+"""Digest quality on three labelled sets of spoken shows: tuning, development and held-out.
 
 For each set, renders the script (espeak-ng + ffmpeg) into a cache folder, runs the real pipeline
 (Whisper, spaCy, MiniLM, BERTopic) day by day through the Definitions, and scores the stored
 claims and each digest against the script's labels. The pipeline sees only the feeds and the
 audio; the labels and the speakers' names stay in manifest.json, read here and nowhere else.
 
-    .venv/bin/python benchmarks/quality.py                     # both sets, side by side
-    .venv/bin/python benchmarks/quality.py --script benchmarks/heldout_shows.yaml   # one set
+    .venv/bin/python benchmarks/quality.py                     # every set, side by side
+    .venv/bin/python benchmarks/quality.py --set development --quick --keep  # one, daily runs
     .venv/bin/python benchmarks/quality.py --json report.json  # also write the report as JSON
 
 The sets:
-  tuning    benchmarks/labelled_shows.yaml: what the pipeline was built and tuned on.
-  held-out  benchmarks/heldout_shows.yaml: written apart from the pipeline; never tune on it.
+  tuning       benchmarks/labelled_shows.yaml: what the pipeline was built and tuned on.
+  development  benchmarks/development_shows.yaml: written apart from the pipeline as a held-out
+               set; its failures have since been studied and fixed, so it is no longer held out.
+  held-out     benchmarks/blind_shows.yaml: written by someone who never read the pipeline's
+               code; nobody tunes on it. A change that helps only the first two is tuning.
 
 Per set and day: recall of the themes two or more shows discussed; insights vs the themes
 available (min(5, themes with at least one true claim)); duplicate and junk insights; citation
@@ -26,9 +29,9 @@ whether a rerun and a backfill give the same digests.
 Targets (exit code 1 when one is missed):
   tuning    recall 1.0 (every day), 0 duplicates, 0 junk, citation accuracy >= 0.95, the same
             digests on a rerun and on a backfill.
-  held-out  every day: recall >= 0.9, insights >= min(5, themes with claims), 0 duplicates,
-            0 junk, citation accuracy >= 0.95, claim precision and recall >= 0.9, attribution
-            precision 1.0 (rerun and backfill are reported, not targets).
+  development and held-out, every day: recall >= 0.9, insights >= min(5, themes with claims),
+            0 duplicates, 0 junk, citation accuracy >= 0.95, claim precision and recall >= 0.9,
+            attribution precision 1.0 (rerun and backfill are reported, not targets).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ sys.path.insert(0, str(REPO / "demo"))
 FILLER = {"intro", "outro", "sponsor", "banter", "question", "noise"}
 SETS = {
     "tuning": REPO / "benchmarks/labelled_shows.yaml",
-    "held-out": REPO / "benchmarks/heldout_shows.yaml",
+    "development": REPO / "benchmarks/development_shows.yaml",
+    "held-out": REPO / "benchmarks/blind_shows.yaml",
 }
 VOICE_LABEL_RE = re.compile(r"^speaker[_ ]?\d+$", re.IGNORECASE)  # a diarized voice, not a name
 LINE_COVERED = 0.5  # a theme line "became a claim" when stored claims cover this share of it
@@ -336,11 +340,13 @@ def summarise(days: list[dict]) -> dict:
     }
 
 
-def targets_for(kind: str, days: list[dict], same_rerun: bool, same_backfill: bool) -> dict:
-    """Each target of the set: {name: met}."""
+def targets_for(
+    kind: str, days: list[dict], same_rerun: bool | None, same_backfill: bool | None
+) -> dict:
+    """Each target of the set: {name: met}. A quick run (None) checks no rerun or backfill."""
     if kind == "tuning":
         s = summarise(days)
-        return {
+        targets = {
             "recall 1.0 every day": s["recall"] >= 1.0,
             "0 duplicates": s["duplicates"] == 0,
             "0 junk": s["junk"] == 0,
@@ -348,6 +354,7 @@ def targets_for(kind: str, days: list[dict], same_rerun: bool, same_backfill: bo
             "same digest on rerun": same_rerun,
             "same digest on backfill": same_backfill,
         }
+        return {k: v for k, v in targets.items() if v is not None}
     every = lambda test: all(test(r) for r in days)  # noqa: E731
     return {
         "recall >= 0.9 every day": every(lambda r: r["recall"] >= 0.9),
@@ -366,7 +373,7 @@ def targets_for(kind: str, days: list[dict], same_rerun: bool, same_backfill: bo
 # --------------------------------------------------------------------------- one set
 
 
-def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool) -> dict:
+def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool, quick: bool) -> dict:
     started = time.perf_counter()
     manifest = render_shows(script, cache)
     shows_dir = Path(manifest["dir"])
@@ -379,12 +386,15 @@ def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool) -> dict
         daily = run_days(shows_dir, work / "daily", days)
         claims = stored_rows(work / "daily", "claims")
         segments = stored_rows(work / "daily", "transcript_segments")
-        rerun = run_days(shows_dir, work / "daily", days[-1:])
-        # A backfill of the whole range into a new data folder, with the transcript cache kept
-        # (cached work is part of a backfill); everything after transcription runs again.
-        (work / "backfill" / "data").mkdir(parents=True)
-        shutil.copytree(work / "daily/data/transcripts", work / "backfill/data/transcripts")
-        backfill = run_days(shows_dir, work / "backfill", days)
+        if quick:
+            rerun, backfill = daily, daily
+        else:
+            rerun = run_days(shows_dir, work / "daily", days[-1:])
+            # A backfill of the whole range into a new data folder, with the transcript cache
+            # kept (cached work is part of a backfill); everything after transcription runs again.
+            (work / "backfill" / "data").mkdir(parents=True)
+            shutil.copytree(work / "daily/data/transcripts", work / "backfill/data/transcripts")
+            backfill = run_days(shows_dir, work / "backfill", days)
     finally:
         elapsed = time.perf_counter() - started
         if not keep:
@@ -393,8 +403,8 @@ def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool) -> dict
         score_day(daily[d], episodes, d, claims.get(d, []), people, segments.get(d, []))
         for d in days
     ]
-    same_rerun = rerun[days[-1]] == daily[days[-1]]
-    same_backfill = all(backfill[d] == daily[d] for d in days)
+    same_rerun = None if quick else rerun[days[-1]] == daily[days[-1]]
+    same_backfill = None if quick else all(backfill[d] == daily[d] for d in days)
     return {
         "name": name,
         "kind": kind,
@@ -528,11 +538,12 @@ def _git(*args: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--script", type=Path, help="run this one set alone (default: both)")
+    parser.add_argument("--set", choices=tuple(SETS), action="append", help="only these sets")
+    parser.add_argument("--script", type=Path, help="run this script alone, as a held-out set")
     parser.add_argument(
-        "--kind",
-        choices=("tuning", "held-out"),
-        help="targets for --script (default: tuning for labelled_shows.yaml, else held-out)",
+        "--quick",
+        action="store_true",
+        help="daily runs only: no rerun and no backfill (their targets are not checked)",
     )
     parser.add_argument("--cache", type=Path, default=REPO / "data/benchmarks")
     parser.add_argument(
@@ -552,12 +563,13 @@ def main(argv: list[str] | None = None) -> int:
     head, dirty = _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain"))
 
     if args.script:
-        script = args.script.resolve()
-        kind = args.kind or ("tuning" if script == SETS["tuning"].resolve() else "held-out")
-        plan = [(kind, kind, script)]
+        plan = [(args.script.stem, "held-out", args.script.resolve())]
     else:
-        plan = [(name, name, path) for name, path in SETS.items()]
-    reps = [run_set(name, kind, script, args.cache, args.keep) for name, kind, script in plan]
+        plan = [(n, n, p) for n, p in SETS.items() if not args.set or n in args.set]
+    reps = [
+        run_set(name, kind, script, args.cache, args.keep, args.quick)
+        for name, kind, script in plan
+    ]
 
     for rep in reps:
         print_details(rep)

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from dagster_project.assets import audio, claims, digest, feeds, topics
+from dagster_project.assets import audio, claims, digest, feeds, topics, voices
 from dagster_project.assets.common import DAILY
 from dagster_project.assets.marts import build_marts
 from dagster_project.resources.environment import build_resources
 
-STAGES = [feeds, audio, claims, topics, digest]
+STAGES = [feeds, audio, voices, claims, topics, digest]
 
 daily_insights = dg.define_asset_job(
     "daily_insights", selection=dg.AssetSelection.all(), partitions_def=DAILY

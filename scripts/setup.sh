@@ -15,6 +15,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 \
     | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import dagster_project, faster_whisper, spacy, bertopic" >/dev/null
+  # resemblyzer (the speaker encoder, its weights inside the wheel) without its declared
+  # dependencies: pyproject.toml installs them, webrtcvad as the prebuilt webrtcvad-wheels.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps resemblyzer==0.1.4 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import dagster_project, faster_whisper, spacy, bertopic, resemblyzer" >/dev/null
   echo "$want" > "$stamp"
 fi

@@ -156,3 +156,38 @@ def test_the_dbt_marts_are_built_with_their_tests(demo_run):
     assert sum(r["episodes"] for r in shows) == 8
     checks = {e.check_name for e in demo_run["first"].get_asset_check_evaluations()}
     assert "unique_stg_claims_claim_key" in checks  # dbt tests run as asset checks
+
+
+def _spoken_by(manifest_episode: dict, start_s: float, end_s: float) -> str | None:
+    best, overlap = None, 0.0
+    for line in manifest_episode["lines"]:
+        o = min(line["end_s"], end_s) - max(line["start_s"], start_s)
+        if o > overlap:
+            best, overlap = line["speaker_name"], o
+    return best
+
+
+def test_voices_split_two_speaker_episodes_and_names_are_never_wrong(demo_run):
+    wh, manifest = demo_run["warehouse"], demo_run["manifest"]
+    day = date.fromisoformat(DAY)
+    voices: dict[str, set] = {}
+    for r in wh.rows("segment_voices", day):
+        voices.setdefault(r["episode_guid"], set()).add(r["voice"])
+    two_voiced = [
+        g
+        for g in voices
+        if len({line["speaker_name"] for line in manifest[g]["lines"]}) == 2
+        and manifest[g]["partition_date"] == DAY
+    ]
+    assert two_voiced, "no whisper-transcribed episode with two speakers on the demo day"
+    assert all(len(voices[g] - {None}) >= 2 for g in two_voiced), voices
+    claims = wh.rows("claims", day)
+    by_voice = [c for c in claims if c["speaker"] and c["voice"]]
+    assert by_voice, "no claim named through its voice"
+    wrong = [
+        (c["speaker"], c["text"])
+        for c in claims
+        if c["speaker"]
+        and c["speaker"] != _spoken_by(manifest[c["episode_guid"]], c["start_s"], c["end_s"])
+    ]
+    assert not wrong

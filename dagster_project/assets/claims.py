@@ -9,19 +9,23 @@ from datetime import date, timedelta
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.audio import transcripts
 from dagster_project.assets.common import DAILY, daily_asset, finish, partition_day
+from dagster_project.assets.voices import episode_persons, voices
 from dagster_project.lib import claims as rules
 from dagster_project.lib.claim_classifier import (
     ClaimClassifier,
     examples_key,
     load_examples,
+    with_prior,
 )
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.topics import show_repeats
 from dagster_project.lib.transcript_formats import Segment
 from dagster_project.lib.tuning import (
+    BODY_CLAIM_SHARE,
     CLAIM_PROBABILITY,
+    EDGE_CLAIM_SHARE,
+    EDGE_SENTENCES,
     SHOW_REPEAT_SIMILARITY,
     SHOW_REPEAT_WINDOW_DAYS,
 )
@@ -90,7 +94,7 @@ def _show_repeats(
 
 @daily_asset(
     group_name="analysis",
-    deps=[transcripts],
+    deps=[voices],
     kinds={"python"},
 )
 def claims(
@@ -110,26 +114,38 @@ def claims(
     by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day):
         by_episode[(r["feed"], r["episode_guid"])].append(r)
-    persons = {}
-    for e in warehouse.rows("episodes", day):
-        text = f"{e['author'] or ''}. {e['title']}. {e['description'] or ''}"
-        named = sorted({ent.text for ent in nlp.parse(text).ents if ent.label_ == "PERSON"})
-        persons[(e["feed"], e["guid"])] = rules.episode_people(
-            json.loads(e["persons"] or "[]"), e["author"], named
-        )
+    persons = {
+        (e["feed"], e["guid"]): episode_persons(nlp, e) for e in warehouse.rows("episodes", day)
+    }
+    voiced = {
+        (r["feed"], r["episode_guid"], r["segment_index"]): r
+        for r in warehouse.rows("segment_voices", day)
+    }
     candidates, rejected, sentences = [], Counter(), 0
     for (feed, guid), seg_rows in sorted(by_episode.items()):
-        timed = join_segments(_segments(seg_rows))
-        for offset, sent in (
+        ordered = sorted(seg_rows, key=lambda r: r["segment_index"])
+        timed = join_segments(_segments(ordered))
+        parsed = [
             (offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents
-        ):
+        ]
+        for position, (offset, sent) in enumerate(parsed):
             sentences += 1
+            edge = position < EDGE_SENTENCES or position >= len(parsed) - EDGE_SENTENCES
             f = rules.features(sent)
             reason = rules.rejection(f)
             if reason:
                 rejected[reason] += 1
                 continue
             start_s, end_s = timed.span_times(offset + sent.start_char, offset + sent.end_char)
+            first, last = timed.segments_of(offset + sent.start_char, offset + sent.end_char)
+            voice_a, voice_b = (
+                voiced.get((feed, guid, ordered[i]["segment_index"]), {}) for i in (first, last)
+            )
+            voice = voice_a.get("voice") if voice_a.get("voice") == voice_b.get("voice") else None
+            # A named voice names the sentence only when it spoke all of it, surely.
+            named = voice_a.get("speaker") if voice == voice_b.get("voice") else None
+            if named != voice_b.get("speaker"):
+                named = None
             candidates.append(
                 {
                     "claim_id": rules.claim_id(feed, guid, start_s, f.text),
@@ -141,17 +157,20 @@ def claims(
                     "score": rules.score(f),
                     "speaker": rules.attribute(
                         timed.speaker_at(offset + sent.start_char), persons.get((feed, guid), [])
-                    ),
+                    )
+                    or named,
+                    "voice": voice,
                     "raw_text": f.text,
                     "entities": json.dumps(sorted(set(f.entities))),
                     "cites_source": f.cites_source,
+                    "prior": EDGE_CLAIM_SHARE if edge else BODY_CLAIM_SHARE,
                 }
             )
     rows = []
     if candidates:
         classifier = claim_classifier(data_home, topic_model)
         embeddings = topic_model.embed([c["text"] for c in candidates])
-        p_claim = classifier.probability(embeddings)
+        p_claim = with_prior(classifier.probability(embeddings), [c["prior"] for c in candidates])
         repeated = _show_repeats(warehouse, day, candidates, embeddings, topic_model)
         for c, p, again in zip(candidates, p_claim, repeated, strict=True):
             if again:
@@ -162,6 +181,7 @@ def claims(
                 continue
             # Quality orders claims: how specific the sentence is, and how surely a claim.
             rows.append({**c, "score": round(0.5 * c["score"] + 0.5 * float(p), 3)})
+            del rows[-1]["prior"]
     warehouse.replace_partition("claims", day, rows)
     context.log.info(f"sentences left out, by reason: {dict(rejected)}")
     return finish(

@@ -10,6 +10,7 @@ used to measure the pipeline (the benchmarks' labelled shows are separate).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,16 @@ class ClaimClassifier:
         if len(embeddings) == 0:
             return np.zeros(0)
         return self.model.predict_proba(np.asarray(embeddings, dtype=np.float64))[:, 1]
+
+
+def with_prior(p_balanced: np.ndarray, claim_share: float | Sequence[float]) -> np.ndarray:
+    """The probability of a claim where claims make up `claim_share` of what is said.
+
+    The classifier is trained on balanced classes, so its odds assume an even prior; Bayes'
+    rule moves them to the prior of where the sentence sits (an episode's opening and closing
+    sentences are mostly show talk, its body mostly claims).
+    """
+    p = np.clip(np.asarray(p_balanced, dtype=np.float64), 1e-6, 1 - 1e-6)
+    share = np.asarray(claim_share, dtype=np.float64)
+    logit = np.log(p / (1 - p)) + np.log(share / (1 - share))
+    return 1 / (1 + np.exp(-logit))

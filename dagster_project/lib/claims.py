@@ -134,7 +134,9 @@ def rejection(f: SentenceFeatures) -> str | None:
         return "sponsor"
     if SELF_INTRO.search(text):
         return "self-introduction"
-    if f.n_tokens < MIN_TOKENS or not (f.has_subject and f.has_verb):
+    # A transcriber's misheard word often takes the verb or the subject with it ("Coffee futures
+    # in New York, it a record of four dollars"): one of the two is enough; neither is a fragment.
+    if f.n_tokens < MIN_TOKENS or not (f.has_subject or f.has_verb):
         return "fragment"
     if f.content_ratio < 0.25:
         return "no content"

@@ -46,6 +46,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("speaker", "TEXT"),
         ("words", "TEXT"),  # JSON [[start_s, end_s, word], ...] when the transcriber gave them
     ],
+    "segment_voices": [
+        ("partition_date", "DATE"),
+        ("feed", "TEXT"),
+        ("episode_guid", "TEXT"),
+        ("segment_index", "INTEGER"),
+        ("voice", "TEXT"),  # speaker_1, speaker_2, ... within the episode; null: too short to tell
+        ("speaker", "TEXT"),  # the voice's name, only on evidence (lib/voices.py)
+    ],
     "claims": [
         ("partition_date", "DATE"),
         ("claim_id", "TEXT"),
@@ -55,7 +63,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("end_s", "DOUBLE PRECISION"),
         ("text", "TEXT"),
         ("score", "DOUBLE PRECISION"),
-        ("speaker", "TEXT"),
+        ("speaker", "TEXT"),  # a name only on evidence: transcript labels, or a named voice
+        ("voice", "TEXT"),  # the voice that said it (speaker_1, ...), when told apart
         ("raw_text", "TEXT"),  # the sentence as transcribed
         ("entities", "TEXT"),  # JSON list of entity texts
         ("cites_source", "BOOLEAN"),  # the claim reports a named source ("The FDIC says ...")

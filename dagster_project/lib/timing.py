@@ -20,6 +20,7 @@ class Piece:
     start_s: float
     end_s: float
     speaker: str | None
+    segment: int = 0  # index of the segment the piece came from
 
 
 @dataclass
@@ -54,6 +55,14 @@ class TimedText:
             return None
         return self.pieces[self._piece_index(offset)].speaker
 
+    def segments_of(self, char_start: int, char_end: int) -> tuple[int, int]:
+        """Indexes of the segments holding a span's first and last characters."""
+        if not self.pieces:
+            return 0, 0
+        first = self.pieces[self._piece_index(char_start)]
+        last = self.pieces[self._piece_index(max(char_start, char_end - 1))]
+        return first.segment, last.segment
+
 
 def join_segments(segments: list[Segment]) -> TimedText:
     """One text of all segments, with a time piece per word (or per segment when no words).
@@ -64,7 +73,7 @@ def join_segments(segments: list[Segment]) -> TimedText:
     parts: list[str] = []
     pieces: list[Piece] = []
     cursor = 0
-    for seg in segments:
+    for index, seg in enumerate(segments):
         units = (
             [(w[0], w[1], w[2]) for w in seg.words if w[2].strip()]
             if seg.words
@@ -78,6 +87,6 @@ def join_segments(segments: list[Segment]) -> TimedText:
                 parts.append(" ")
                 cursor += 1
             parts.append(text)
-            pieces.append(Piece(cursor, cursor + len(text), start_s, end_s, seg.speaker))
+            pieces.append(Piece(cursor, cursor + len(text), start_s, end_s, seg.speaker, index))
             cursor += len(text)
     return TimedText(text="".join(parts), pieces=pieces)

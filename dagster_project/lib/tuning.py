@@ -13,6 +13,14 @@ MIN_TOKENS = 6
 # Kept as a claim when the classifier finds it more likely a claim than show talk: the even odds
 # of a calibrated logistic regression. Higher: fewer chatty false claims, more real ones lost.
 CLAIM_PROBABILITY = 0.5
+# Where a sentence sits changes the odds that it is a claim: the classifier's balanced odds are
+# moved (Bayes' rule) to the share of claims among an episode's first and last EDGE_SENTENCES
+# sentences, and among the rest. Not tuned: both shares are counted from the tuning set's
+# labelled lines (benchmarks/labelled_shows.yaml: 5 of 64 edge lines, 68 of 100 body lines are
+# claims). A wider edge: more intros and outros caught, more opening headlines lost.
+EDGE_SENTENCES = 2
+EDGE_CLAIM_SHARE = 0.08
+BODY_CLAIM_SHARE = 0.68
 # Two sentences of one show, in different episodes, this close (cosine of MiniLM embeddings)
 # are the show repeating itself (tagline, intro, ad). Lower: a show's recurring subject is
 # mistaken for its tagline; higher: a reworded tagline slips through.
@@ -29,6 +37,11 @@ TOPIC_WINDOW_DAYS = 7
 # survive a theme's drift, but different themes may share an id.
 TOPIC_ID_LOOKBACK_DAYS = 30
 STABLE_ID_SIMILARITY = 0.75
+# Each claim is clustered as itself plus this share of each neighbouring claim of its episode
+# (lib/topics.in_context). Higher: sparse themes (a sentence or two per show) form topics and a
+# theme's differently worded sentences hold together; but a theme's first and last sentences
+# lean towards the theme before and after. 0: every sentence on its own.
+CONTEXT_WEIGHT = 0.5
 # Below this many claims, cluster without UMAP (agglomerative on the embeddings): UMAP needs
 # neighbours, and its spectral layout fails on tiny inputs.
 UMAP_MIN_DOCS = 40
@@ -66,3 +79,14 @@ NOVELTY_LOOKBACK_DAYS = 14
 REPEAT_JACCARD = 0.7
 # A headline longer than this many words is likely a run-on (a transcriber's missed full stop).
 RUN_ON_WORDS = 32
+
+# --- voices (lib/voices.py, assets/voices.py) -----------------------------------------------
+# Segments' speaker embeddings (resemblyzer, cosine) at least this close on average are one
+# voice. Higher: one voice splits in two (fewer lines named, never a wrong name); lower: two
+# voices merge, and a name would spread onto the other voice's words.
+VOICE_SAME_SIMILARITY = 0.8
+# A segment is named only when it is this much closer to its own voice than to any other.
+# Higher: fewer lines named; lower: a line between two voices may take the wrong one's name.
+VOICE_MARGIN = 0.05
+# Segments shorter than this carry too little voice to embed; they stay without a voice.
+VOICE_MIN_SEGMENT_S = 1.0

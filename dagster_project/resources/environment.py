@@ -19,6 +19,7 @@ from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.marts import DbtMarts
 from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
 from dagster_project.resources.storage import DataHome
+from dagster_project.resources.voices import SpeakerEncoder
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 
 WAREHOUSE_URL = "PODCAST_INSIGHTS_WAREHOUSE_URL"
@@ -64,6 +65,7 @@ def build_resources() -> dict[str, Any]:
         "transcriber": Transcriber(),
         "nlp": Nlp(),
         "topic_model": TopicModeler(),
+        "speaker_encoder": SpeakerEncoder(),
         "warehouse": warehouse,
         "mailer": mailer_for(env),
         "dbt_marts": (

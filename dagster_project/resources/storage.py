@@ -25,5 +25,12 @@ class DataHome(dg.ConfigurableResource):
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def audio_file(self, sha256: str) -> Path:
+        """The stored audio with this content hash (audio/<sha[:2]>/<sha>.<ext>)."""
+        found = sorted((self.root / "audio" / sha256[:2]).glob(f"{sha256}.*"))
+        if not found:
+            raise OSError(f"stored audio {sha256} is missing")
+        return found[0]
+
     def feeds(self) -> FeedsConfig:
         return load_feeds_file(Path(self.feeds_file))

@@ -1,0 +1,132 @@
+"""Voices: which transcript segments one voice spoke, and the few voices the evidence names.
+
+Diarization here is clustering of per-segment speaker embeddings (unit vectors, compared by
+cosine). It errs towards splitting: two voices merged would carry one name onto the other's
+words, while one voice split in two only leaves some of its lines unnamed. A voice is named only
+on evidence, and a segment only when it sits clearly inside its voice:
+
+- a self-introduction ("I'm Priya Shah", "my name is ...") naming a person the
+  feed lists (`podcast:person`, or the host the feed names);
+- the one host the feed names, for the voice that both opens and closes the episode.
+
+Two names for one voice, or one name for two voices, is no evidence at all: nobody is named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_SAME_SIMILARITY
+
+# "This is <name>" is left out: hosts say it of their guests as often as of themselves.
+_INTRO = re.compile(r"\b(?:i'm|i am|my name is)\s+(.{2,60})", re.IGNORECASE)
+
+
+def voice_label(index: int) -> str:
+    return f"speaker_{index + 1}"
+
+
+def cluster(embeddings: np.ndarray, same: float = VOICE_SAME_SIMILARITY) -> list[int]:
+    """Average-linkage clusters of unit embeddings, joined while their mean cosine is >= `same`.
+
+    Labels are numbered in order of first appearance (the opening voice is 0).
+    """
+    n = len(embeddings)
+    if n == 0:
+        return []
+    sims = embeddings @ embeddings.T
+    groups: list[list[int]] = [[i] for i in range(n)]
+    while len(groups) > 1:
+        best, pair = -2.0, (0, 0)
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                s = float(sims[np.ix_(groups[a], groups[b])].mean())
+                if s > best:
+                    best, pair = s, (a, b)
+        if best < same:
+            break
+        a, b = pair
+        groups[a] += groups.pop(b)
+    order = sorted(groups, key=min)
+    labels = [0] * n
+    for label, members in enumerate(order):
+        for i in members:
+            labels[i] = label
+    return labels
+
+
+def confident(
+    embeddings: np.ndarray, labels: Sequence[int], margin: float = VOICE_MARGIN
+) -> list[bool]:
+    """True for a segment closer to its own voice (without itself) than to any other voice by
+    `margin`, and as close to it as two lines of one voice are (`VOICE_SAME_SIMILARITY`)."""
+    labels = np.asarray(labels)
+    out = []
+    for i, own in enumerate(labels):
+        mates = np.flatnonzero((labels == own) & (np.arange(len(labels)) != i))
+        if len(mates) == 0:
+            out.append(False)  # a voice of one segment is not a voice yet
+            continue
+        to_own = float((embeddings[mates] @ embeddings[i]).mean())
+        others = [
+            float((embeddings[labels == other] @ embeddings[i]).mean())
+            for other in set(labels.tolist()) - {int(own)}
+        ]
+        out.append(to_own >= VOICE_SAME_SIMILARITY and all(to_own - o >= margin for o in others))
+    return out
+
+
+@dataclass(frozen=True)
+class Voiced:
+    """One transcript segment with its voice (None: too short or unclear to tell)."""
+
+    text: str
+    voice: str | None
+
+
+def _introduced(text: str, people: Sequence[str]) -> set[str]:
+    """The listed people a sentence introduces as its speaker ("I'm Priya Shah, and ...").
+
+    A full name counts; a first name alone only when no other listed person shares it.
+    """
+    firsts = [name.split()[0].lower() for name in people]
+    found = set()
+    for match in _INTRO.finditer(text):
+        rest = match.group(1).lower()
+        for name, first in zip(people, firsts, strict=True):
+            said = [name.lower()] + ([first] if firsts.count(first) == 1 else [])
+            for words in said:
+                tail = rest[len(words) :]
+                if rest.startswith(words) and not (tail[:1].isalpha() or tail[:2] in ("'s", "’s")):
+                    found.add(name)
+    return found
+
+
+def name_voices(
+    segments: Sequence[Voiced], people: Sequence[dict], *, host_opens_and_closes: bool = True
+) -> dict[str, str]:
+    """{voice: name} for the voices the episode's evidence names; the rest stay unnamed.
+
+    `people` are the feed's [{"name", "role"}] for the episode. A first name counts for a
+    self-introduction only when no other listed person shares it.
+    """
+    names = sorted({p["name"] for p in people if p.get("name")})
+    claims: dict[str, set[str]] = {}
+    for seg in segments:
+        if seg.voice is not None:
+            for name in _introduced(seg.text, names):
+                claims.setdefault(seg.voice, set()).add(name)
+    hosts = [p["name"] for p in people if (p.get("role") or "").lower() == "host" and p.get("name")]
+    voiced = [s.voice for s in segments if s.voice is not None]
+    # One voice all through an episode that lists a guest is a voice not split, not the host
+    # speaking every line: no host by position then.
+    split = len(set(voiced)) > 1 or len(people) <= 1
+    if host_opens_and_closes and len(hosts) == 1 and voiced and voiced[0] == voiced[-1] and split:
+        claims.setdefault(voiced[0], set()).add(hosts[0])
+    named = {voice: next(iter(found)) for voice, found in claims.items() if len(found) == 1}
+    taken = list(named.values())
+    return {voice: name for voice, name in named.items() if taken.count(name) == 1}

@@ -1,0 +1,170 @@
+"""Voices: clustering that errs towards splitting, and names only on evidence."""
+
+import numpy as np
+import pytest
+
+from dagster_project.lib.voices import Voiced, cluster, confident, name_voices, voice_label
+
+
+def _around(centre: np.ndarray, n: int, spread: float, rng: np.random.Generator) -> np.ndarray:
+    points = centre + spread * rng.standard_normal((n, len(centre)))
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def _two_voices(rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
+    a, b = np.zeros(64), np.zeros(64)
+    a[0], b[1] = 1.0, 1.0
+    a_pts, b_pts = _around(a, 6, 0.05, rng), _around(b, 5, 0.05, rng)
+    order = [1, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0]  # the second voice opens
+    it = {0: iter(a_pts), 1: iter(b_pts)}
+    return np.stack([next(it[o]) for o in order]), order
+
+
+def test_two_voices_are_two_clusters_numbered_by_first_appearance():
+    vectors, truth = _two_voices(np.random.default_rng(0))
+    labels = cluster(vectors, same=0.8)
+    assert labels[0] == 0  # the opening voice is speaker_1
+    assert labels == [0 if t == truth[0] else 1 for t in truth]
+    assert voice_label(labels[0]) == "speaker_1"
+
+
+def test_one_voice_is_one_cluster():
+    rng = np.random.default_rng(1)
+    centre = np.zeros(64)
+    centre[3] = 1.0
+    assert set(cluster(_around(centre, 8, 0.05, rng), same=0.8)) == {0}
+
+
+def test_a_segment_between_two_voices_is_not_sure():
+    vectors, _ = _two_voices(np.random.default_rng(2))
+    between = (vectors[0] + vectors[1]) / np.linalg.norm(vectors[0] + vectors[1])
+    vectors = np.vstack([vectors, between])
+    labels = cluster(vectors, same=0.8)
+    sure = confident(vectors, labels, margin=0.05)
+    assert all(sure[:-1])
+    assert not sure[-1]
+
+
+def test_a_voice_of_one_segment_is_not_sure():
+    vectors, _ = _two_voices(np.random.default_rng(3))
+    odd = np.zeros(64)
+    odd[5] = 1.0
+    vectors = np.vstack([vectors, odd])
+    sure = confident(vectors, cluster(vectors, same=0.8))
+    assert not sure[-1]
+
+
+HOST = {"name": "Nadia Flores", "role": "host"}
+GUEST = {"name": "Priya Shah", "role": "guest"}
+
+
+@pytest.mark.parametrize(
+    ("segments", "people", "expected"),
+    [
+        # the one listed host opens and closes
+        (
+            [("Welcome back.", "speaker_1"), ("Prices rose.", "speaker_2"), ("Bye.", "speaker_1")],
+            [HOST, GUEST],
+            {"speaker_1": "Nadia Flores"},
+        ),
+        # a guest's self-introduction names the guest's voice
+        (
+            [
+                ("Welcome back.", "speaker_1"),
+                ("Hi, I'm Priya Shah, and I study shipping.", "speaker_2"),
+                ("Bye.", "speaker_1"),
+            ],
+            [HOST, GUEST],
+            {"speaker_1": "Nadia Flores", "speaker_2": "Priya Shah"},
+        ),
+        # a first name, unique among the listed people
+        (
+            [("I'm Priya, from the port authority.", "speaker_2"), ("Rates fell.", "speaker_1")],
+            [HOST, GUEST],
+            {"speaker_2": "Priya Shah"},
+        ),
+        # two hosts listed: who opens and closes proves nothing
+        (
+            [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_2"), ("Bye.", "speaker_1")],
+            [HOST, {"name": "Omar Diaz", "role": "host"}],
+            {},
+        ),
+        # a different voice closes: no host by position
+        (
+            [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_1"), ("Bye.", "speaker_2")],
+            [HOST, GUEST],
+            {},
+        ),
+        # one voice throughout, though a guest is listed: a voice not split, nobody named
+        (
+            [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_1"), ("Bye.", "speaker_1")],
+            [HOST, GUEST],
+            {},
+        ),
+        # introducing someone else is not a self-introduction
+        (
+            [
+                ("I'm joined by Priya Shah today.", "speaker_1"),
+                ("This is Priya Shah, who runs the port.", "speaker_1"),
+                ("I'm Priya's producer.", "speaker_1"),
+                ("Rates fell.", "speaker_2"),
+            ],
+            [GUEST],
+            {},
+        ),
+        # a name the feed does not list is no evidence
+        (
+            [("I'm Mark Jones and this is the news.", "speaker_1"), ("Rates.", "speaker_2")],
+            [GUEST],
+            {},
+        ),
+        # one voice claiming two names: no name for it
+        (
+            [("I'm Priya Shah.", "speaker_1"), ("I am Nadia Flores.", "speaker_1")],
+            [GUEST, {"name": "Nadia Flores", "role": "guest"}],
+            {},
+        ),
+        # one name for two voices: no name for either
+        (
+            [("I'm Priya Shah.", "speaker_1"), ("My name is Priya Shah.", "speaker_2")],
+            [GUEST],
+            {},
+        ),
+        # segments without a voice carry no evidence
+        (
+            [("I'm Priya Shah.", None), ("Rates fell.", "speaker_1")],
+            [GUEST],
+            {},
+        ),
+    ],
+)
+def test_voices_are_named_only_on_evidence(segments, people, expected):
+    voiced = [Voiced(text, voice) for text, voice in segments]
+    assert name_voices(voiced, people) == expected
+
+
+@pytest.mark.slow
+def test_embeddings_streamed_in_any_span_order_equal_those_of_the_whole_file():
+    """The encoder decodes the file once, holding only what the spans need: each span's
+    embedding is the one of the same samples cut from the whole decoded file."""
+    from faster_whisper import decode_audio
+
+    from dagster_project.lib.audio import SAMPLE_RATE
+    from dagster_project.resources.voices import SpeakerEncoder
+    from tests.conftest import DEMO_SHOWS
+
+    audio = DEMO_SHOWS / "audio" / "signal-and-noise" / "sn-101.mp3"
+    whole = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+    length_s = len(whole) / SAMPLE_RATE
+    spans = [(20.0, 24.5), (2.0, 6.0), (5.0, 9.0), (40.0, 40.5), (length_s - 3, length_s + 5)]
+    encoder = SpeakerEncoder()
+    found = encoder.embed_spans(audio, spans)
+    assert found[3] is None  # half a second: too short to tell a voice
+    model = encoder._load()
+    for (start, end), got in zip(spans, found, strict=True):
+        if end - start < encoder.min_span_s:
+            continue
+        cut = whole[int(start * SAMPLE_RATE) : int(min(end, length_s) * SAMPLE_RATE)]
+        want = SpeakerEncoder._embed(model, cut)
+        assert got is not None and want is not None
+        assert float(got @ want) > 0.999, (start, end)
