@@ -4,6 +4,7 @@ None of these sentences is in the training examples
 (dagster_project/lib/training/claim_examples.yaml).
 """
 
+import numpy as np
 import pytest
 
 from dagster_project.lib.claim_classifier import ClaimClassifier, load_examples
@@ -103,3 +104,14 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
     assert sorted(r["text"] for r in wh.rows("claims", day)) == sorted(news.values())
     left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
     assert left_out.get("show repeat") == 2
+
+
+def test_the_prior_of_where_a_sentence_sits_moves_the_balanced_odds():
+    from dagster_project.lib.claim_classifier import with_prior
+
+    p = np.array([0.3, 0.5, 0.9])
+    assert np.allclose(with_prior(p, 0.5), p)  # an even prior changes nothing
+    body, edge = with_prior(p, 0.68), with_prior(p, 0.08)
+    assert (body > p).all() and (edge < p).all()
+    assert body[0] > 0.5 > edge[2]  # a doubtful claim in the body stays; a sure one at the edge
+    assert np.allclose(with_prior(p, [0.5, 0.5, 0.5]), p)
