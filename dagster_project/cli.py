@@ -8,6 +8,10 @@ import sys
 import time
 from datetime import date
 
+from pydantic import ValidationError
+
+from dagster_project.lib.digest import Digest
+from dagster_project.lib.render import to_markdown
 from dagster_project.lib.settings import Settings
 
 # dagster's console lines: "<time> - dagster - LEVEL - <job> - <run id> - <step> - <message>"
@@ -22,12 +26,18 @@ QUIET = ("A dbt subsetted execution", "Copying `", "Running dbt command")
 
 
 def show(day: str) -> int:
-    path = Settings.from_env().home / "digests" / f"{date.fromisoformat(day).isoformat()}.md"
+    """Print a day's published digest (its JSON, read as the contract, shown as Markdown)."""
+    path = Settings.from_env().home / "digests" / f"{date.fromisoformat(day).isoformat()}.json"
     if not path.exists():
         print(f"no digest for {day} at {path}", file=sys.stderr)
         return 1
-    print(path.read_text(), end="")
-    print(f"\n(files: {path.with_suffix('.json')}, .md, .html)")
+    try:
+        digest = Digest.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        print(f"{path} is not a digest: {exc}", file=sys.stderr)
+        return 1
+    print(to_markdown(digest), end="")
+    print(f"\n(files: {path}, .md, .html)")
     return 0
 
 

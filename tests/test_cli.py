@@ -1,4 +1,8 @@
-from dagster_project.cli import progress
+from datetime import date
+
+from dagster_project.cli import progress, show
+from dagster_project.lib.digest import Digest
+from dagster_project.lib.render import to_json, to_markdown
 
 LOG = [
     "2026-11-29 05:31:16 +0000 - dagster - DEBUG - daily_insights - "
@@ -22,3 +26,22 @@ def test_progress_keeps_stage_results_and_warnings_only(capsys):
 def test_progress_fails_on_a_failed_step(capsys):
     failed = LOG[0].replace("DEBUG", "ERROR").replace("STEP_START", "STEP_FAILURE")
     assert progress([*LOG, failed]) == 1
+
+
+def test_show_prints_the_published_digest_and_refuses_what_is_not_one(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("PODCAST_INSIGHTS_HOME", str(tmp_path))
+    assert show("2026-11-18") == 1
+    assert "no digest for 2026-11-18" in capsys.readouterr().err
+
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    digest = Digest(date=date(2026, 11, 18), note="No new episodes were published.")
+    (digests / "2026-11-18.json").write_text(to_json(digest))
+    assert show("2026-11-18") == 0
+    assert capsys.readouterr().out.startswith(to_markdown(digest))
+
+    (digests / "2026-11-17.json").write_text('{"date": "2026-11-17", "insights": [{"rank": 0}]}')
+    assert show("2026-11-17") == 1
+    assert "is not a digest" in capsys.readouterr().err

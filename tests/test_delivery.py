@@ -345,6 +345,18 @@ def test_the_rss_feed_of_digests_as_a_reader_parses_it(tmp_path):
     assert f'href="{site}/{DAY}.html#insight-1"' in description and "+2 more" in description
 
 
+def test_a_published_file_that_is_not_a_digest_is_left_out_of_the_feed(tmp_path):
+    _, resources = setup(tmp_path, Mailer())
+    (tmp_path / "digests").mkdir()
+    bad = tmp_path / "digests" / "2026-11-02.json"
+    bad.write_text('{"date": "2026-11-02", "insights": [{"rank": 0, "headline": "Half"}]}')
+    meta = deliver(resources)
+    assert meta["rss_items"].value == 1
+    feed = feedparser.parse((tmp_path / "digests" / "feed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == [f"Top insights for {DAY}"]
+    assert bad.exists()  # left as it is, for a person to look at
+
+
 def test_mailer_for_reads_the_site_and_unsubscribe_addresses():
     mailer = mailer_for(
         {

@@ -7,7 +7,7 @@ import pytest
 
 from dagster_project.assets.digest import daily_digest, load_digest
 from dagster_project.assets.topics import topics
-from dagster_project.lib.digest import to_markdown
+from dagster_project.lib.render import to_markdown
 from dagster_project.resources.models import TopicModeler
 from dagster_project.resources.warehouse import DuckDBWarehouse
 
@@ -74,8 +74,8 @@ def test_five_claims_from_two_shows_make_two_insights_of_two_shows(tmp_path, mod
     wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     day_of(wh, TEXTS, ["a", "b", "a", "b", "a"])
     digest = run_day(wh, modeler)
-    assert [i["support"]["podcasts"] for i in digest["insights"]] == [2, 2]
-    assert all(i["headline"] for i in digest["insights"])
+    assert [i.support.podcasts for i in digest.insights] == [2, 2]
+    assert all(i.headline for i in digest.insights)
 
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -83,12 +83,12 @@ def test_a_day_with_a_claim_is_never_empty(tmp_path, modeler, n):
     wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     day_of(wh, [TEXTS[0], TEXTS[3]][:n], ["a", "b"][:n])
     digest = run_day(wh, modeler)
-    assert len(digest["insights"]) == n
-    assert "one show" in digest["insights"][0]["summary"]
+    assert len(digest.insights) == n
+    assert "one show" in digest.insights[0].summary
 
 
 def test_a_day_without_episodes_says_so(tmp_path, modeler):
     wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     digest = run_day(wh, modeler)
-    assert digest["insights"] == [] and "No new episodes" in digest["note"]
+    assert digest.insights == [] and "No new episodes" in (digest.note or "")
     assert "No new episodes" in to_markdown(digest)

@@ -1,20 +1,211 @@
-"""The digest: insights with their evidence, and its renderings (JSON, Markdown, HTML, RSS)."""
+"""The day's digest: its shape (the contract's JSON, validated) and how it is built from rows.
+
+`Digest`, `Insight` and `Citation` are the one definition of the shape: the JSON files, the
+`digest_insights` rows and the renderings (lib/render.py) all come from them. `build_digest` turns
+the day's plain warehouse rows into a digest; nothing here touches the warehouse or Dagster.
+"""
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 import json
 import re
-import textwrap
-from datetime import UTC, datetime
-from email.utils import format_datetime
-from xml.sax.saxutils import escape as xml_escape
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
 
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from dagster_project.lib import tuning
 from dagster_project.lib.claims import REPORTING, strip_hedges
+from dagster_project.lib.ranking import Candidate, Decision, RankingRules, decide, is_repeat
 
 REPORTING_VERB = "argues"
-MAX_CITATIONS = 3  # citations an insight shows in the email, the page and the feed; "+N more"
-TEXT_WIDTH = 72  # the plain-text email's lines
+# digest_insights columns that hold a nested value of the digest as JSON text.
+JSON_COLUMNS = ("keywords", "support", "citations")
+
+
+class _Contract(BaseModel):
+    # Unknown fields are refused: an internal value (claim ids, centrality) never leaks out.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Citation(_Contract):
+    """One piece of evidence: the show, the episode, the words and the second they were said."""
+
+    podcast: str = Field(min_length=1)  # the feed's name in the feeds file
+    podcast_title: str | None = None  # the show's own title (digests before it was kept lack it)
+    episode_guid: str = Field(min_length=1)
+    episode_title: str
+    speaker: str | None = None  # only when the feed's transcript names who spoke
+    start_s: float = Field(ge=0)
+    end_s: float
+    quote: str  # the transcript's own words
+    url: str | None = None  # the audio (else the episode page) at the second: ...#t=12
+
+    @field_validator("quote")
+    @classmethod
+    def _has_words(cls, quote: str) -> str:
+        if not quote.strip():
+            raise ValueError("a citation quotes something")
+        return quote
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.end_s < self.start_s:
+            raise ValueError(f"ends at {self.end_s} s, before it starts at {self.start_s} s")
+        if self.url is not None and not self.url.endswith(f"#t={int(self.start_s)}"):
+            raise ValueError(f"url {self.url!r} does not point at second {int(self.start_s)}")
+        return self
+
+
+class Support(_Contract):
+    """How broadly the day discussed an insight's topic."""
+
+    podcasts: int = Field(ge=1)
+    episodes: int = Field(ge=1)
+    claims: int = Field(ge=1)
+
+
+class Insight(_Contract):
+    """One of the day's top insights: one sentence, and every claim that backs it."""
+
+    rank: int = Field(ge=1)
+    headline: str = Field(min_length=1)
+    summary: str  # who discussed it, new or recurring
+    topic_id: str = Field(min_length=1)  # stable across days
+    topic_label: str
+    keywords: list[str]
+    support: Support
+    novelty: Literal["new", "recurring"]
+    citations: list[Citation] = Field(min_length=1)
+    # The ranking's score: kept in the warehouse for analysts, not part of the published JSON.
+    score: float | None = Field(default=None, exclude=True)
+
+    def to_row(self) -> dict[str, Any]:
+        """The insight as a `digest_insights` row: nested values as JSON text, and the score."""
+        data = self.model_dump(mode="json")
+        return {
+            **data,
+            **{k: json.dumps(data[k]) for k in JSON_COLUMNS},
+            "score": self.score,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Insight:
+        """An insight from its `digest_insights` row (other columns, partition_date, ignored)."""
+        data = {k: row[k] for k in cls.model_fields if k in row}
+        for k in JSON_COLUMNS:
+            if isinstance(data.get(k), str):
+                data[k] = json.loads(data[k])
+        return cls.model_validate(data)
+
+
+class Digest(_Contract):
+    """A day's digest: up to top_k insights, ranked 1..n; a day without any says why (`note`).
+
+    Validate with `context={"top_k": k}` to allow a `top_k` other than tuning.TOP_K.
+    """
+
+    date: dt.date
+    note: str | None = None  # why there are no insights; left out of the JSON when there are
+    insights: list[Insight] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ranked(self, info: ValidationInfo) -> Self:
+        top_k = (info.context or {}).get("top_k", tuning.TOP_K)
+        ranks = [i.rank for i in self.insights]
+        if ranks != list(range(1, len(ranks) + 1)):
+            raise ValueError(f"insights are ranked {ranks}, not 1..{len(ranks)} in order")
+        if len(ranks) > top_k:
+            raise ValueError(f"{len(ranks)} insights, more than top_k ({top_k})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_note(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("note") is None:
+            data.pop("note", None)
+        return data
+
+    @classmethod
+    def of(
+        cls, day: dt.date, insights: Sequence[Insight], episodes: int, top_k: int = tuning.TOP_K
+    ) -> Digest:
+        """The day's digest, validated; without insights, a note that says why (`episodes`:
+        how many episodes the day had)."""
+        note = None if insights else empty_note(episodes)
+        return cls.model_validate(
+            {"date": day, "note": note, "insights": list(insights)}, context={"top_k": top_k}
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        day: dt.date,
+        rows: Sequence[Mapping[str, Any]],
+        episodes: int,
+        top_k: int = tuning.TOP_K,
+    ) -> Digest:
+        """The digest stored as `digest_insights` rows."""
+        insights = [Insight.from_row(r) for r in sorted(rows, key=lambda r: r["rank"])]
+        return cls.of(day, insights, episodes, top_k)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The `digest_insights` rows of the day (without partition_date)."""
+        return [i.to_row() for i in self.insights]
+
+
+def problems(
+    day: dt.date, rows: Sequence[Mapping[str, Any]], top_k: int = tuning.TOP_K
+) -> list[str]:
+    """What keeps a day's stored `digest_insights` rows from being delivered (nothing: fine).
+
+    Each insight must be the contract's (named by its rank when it is not), the digest ranked
+    1..n with at most `top_k` insights, and no two insights on one topic or with one headline.
+    """
+    found: list[str] = []
+    insights = []
+    for row in rows:
+        try:
+            insights.append(Insight.from_row(row))
+        except ValidationError as exc:
+            found += [f"insight {row.get('rank')}: {_error(e)}" for e in exc.errors()]
+    if found:
+        return found
+    try:
+        Digest.of(day, insights, episodes=0, top_k=top_k)  # the empty day's note is not checked
+    except ValidationError as exc:
+        return [_error(e) for e in exc.errors()]
+    if len({i.topic_id for i in insights}) != len(insights):
+        found.append("two insights share a topic")
+    if len({i.headline.lower() for i in insights}) != len(insights):
+        found.append("two insights share a headline")
+    return found
+
+
+def _error(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
+
+
+def empty_note(episodes: int) -> str:
+    """What a digest without insights tells its reader: why there is nothing."""
+    if not episodes:
+        return "No new episodes were published on this day by the feeds followed."
+    plural = "s" if episodes != 1 else ""
+    return f"{episodes} new episode{plural} today, but none made a claim worth citing."
 
 
 def _lower_first(text: str, entities: list[str]) -> str:
@@ -48,6 +239,7 @@ def headline(
 
 
 def deep_link(url: str | None, start_s: float) -> str | None:
+    """The audio (or page) at the second: players seek to a media fragment `#t=`."""
     if not url:
         return None
     return f"{url.split('#', 1)[0]}#t={int(start_s)}"
@@ -64,260 +256,133 @@ def summary(podcast_titles: list[str], episodes: int, novelty: str, last: str | 
     return line + f"; recurring, last featured on {last}."
 
 
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return (
-        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-    )
+def best_claim(claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """The headline: the cleanest of the topic's more central claims.
 
-
-def _show(citation: dict) -> str:
-    return citation.get("podcast_title") or citation["podcast"]
-
-
-def to_json(digest: dict) -> str:
-    return json.dumps(digest, indent=2, ensure_ascii=False) + "\n"
-
-
-def to_markdown(digest: dict) -> str:
-    lines = [f"# Top insights for {digest['date']}", ""]
-    if not digest["insights"]:
-        lines.append(digest.get("note") or "No insights today.")
-    for ins in digest["insights"]:
-        lines.append(f"{ins['rank']}. **{ins['headline']}**")
-        lines.append(f"   {ins['summary']}")
-        for c in ins["citations"]:
-            who = f" ({c['speaker']})" if c.get("speaker") else ""
-            lines.append(
-                f"   - [{_show(c)}: {c['episode_title']} at {_clock(c['start_s'])}]"
-                f'({c["url"]}){who}: "{c["quote"]}"'
-            )
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def page_url(site_url: str, day: str) -> str:
-    """The day's page under the site (a folder URL: https://... or file:///...)."""
-    return f"{site_url.rstrip('/')}/{day}.html"
-
-
-def shown_citations(citations: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The MAX_CITATIONS an insight shows, and the rest ("+N more"), each in the given order.
-
-    One citation of each show first, so three citations of a three-show theme cite three shows.
+    Only the more central half competes, so a strong claim that sits at the edge of the theme
+    never speaks for it; run-on sentences (a transcriber's missed full stop) lose.
     """
-    picked: list[int] = []
-    shows: set[str] = set()
-    for i, c in enumerate(citations):
-        if len(picked) < MAX_CITATIONS and c["podcast"] not in shows:
-            picked.append(i)
-            shows.add(c["podcast"])
-    for i in range(len(citations)):
-        if len(picked) < MAX_CITATIONS and i not in picked:
-            picked.append(i)
-    chosen = set(picked)
-    return (
-        [c for i, c in enumerate(citations) if i in chosen],
-        [c for i, c in enumerate(citations) if i not in chosen],
+    ranked = sorted(claims, key=lambda c: (-c["centrality"], c["claim_id"]))
+    central = ranked[: max(1, (len(ranked) + 1) // 2)]
+
+    def value(c: dict[str, Any]) -> tuple[float, str]:
+        run_on = 0.2 if len(c["text"].split()) > tuning.RUN_ON_WORDS else 0.0
+        return 0.5 * c["centrality"] + 0.5 * c["score"] - run_on, c["claim_id"]
+
+    return max(central, key=value)
+
+
+def _featured(earlier: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, list[str]]]:
+    """topic id -> (the last day it was featured, every quote it was cited with)."""
+    featured: dict[str, tuple[str, list[str]]] = {}
+    for r in earlier:
+        quotes = [c["quote"] for c in json.loads(r["citations"])]
+        before = featured.get(r["topic_id"], ("", []))[1]
+        featured[r["topic_id"]] = (r["partition_date"].isoformat(), before + quotes)
+    return featured
+
+
+def _candidate(
+    topic_id: str,
+    members: list[dict[str, Any]],
+    topic: Mapping[str, Any],
+    last: tuple[str, list[str]] | None,
+) -> Candidate:
+    scores = sorted((m["score"] for m in members), reverse=True)[:3]
+    return Candidate(
+        topic_id=topic_id,
+        centroid=np.asarray(json.loads(topic["centroid"])),
+        podcasts={m["feed"] for m in members},
+        episodes=len({(m["feed"], m["episode_guid"]) for m in members}),
+        claims=len(members),
+        quality=float(np.mean(scores)),
+        coherence=float(np.mean([m["centrality"] for m in members])),
+        last_featured=last[0] if last else None,
+        novel_podcasts={m["feed"] for m in members if not is_repeat(m["text"], last[1])}
+        if last
+        else set(),
     )
 
 
-def _title(digest: dict) -> str:
-    return f"Top insights for {digest['date']}"
-
-
-def _more(n: int) -> str:
-    return f"+{n} more"
-
-
-def to_text(digest: dict, page_url: str | None = None, unsubscribe: str | None = None) -> str:
-    """The email's plain-text part: readable as it stands, wrapped, every link spelled out."""
-
-    def wrap(text: str, first: str, rest: str) -> list[str]:
-        return textwrap.wrap(
-            text,
-            TEXT_WIDTH,
-            initial_indent=first,
-            subsequent_indent=rest,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-
-    title = _title(digest)
-    lines = [title, "=" * len(title), ""]
-    if not digest["insights"]:
-        lines += [*wrap(digest.get("note") or "No insights today.", "", ""), ""]
-    for ins in digest["insights"]:
-        lead = f"{ins['rank']}. "
-        pad = " " * len(lead)
-        lines += wrap(ins["headline"], lead, pad)
-        lines += wrap(ins["summary"], pad, pad)
-        lines.append("")
-        shown, rest = shown_citations(ins["citations"])
-        for c in shown:
-            who = f" ({c['speaker']})" if c.get("speaker") else ""
-            where = f'{_show(c)}, "{c["episode_title"]}" at {_clock(c["start_s"])}{who}:'
-            lines += wrap(where, pad + "- ", pad + "  ")
-            lines += wrap(f'"{c["quote"]}"', pad + "  ", pad + "   ")
-            if c.get("url"):
-                lines.append(f"{pad}  {c['url']}")
-        if rest:
-            more = _more(len(rest))
-            lines.append(
-                f"{pad}{more}: {page_url}#insight-{ins['rank']}" if page_url else pad + more
+def _insight(
+    rank: int,
+    decision: Decision,
+    members: list[dict[str, Any]],
+    topic: Mapping[str, Any],
+    episodes: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> Insight:
+    cand = decision.candidate
+    best = best_claim(members)
+    shows = sorted({episodes[(m["feed"], m["episode_guid"])]["feed_title"] for m in members})
+    citations = []
+    for m in sorted(members, key=lambda m: (m["feed"], m["episode_guid"], m["start_s"])):
+        ep = episodes[(m["feed"], m["episode_guid"])]
+        citations.append(
+            Citation(
+                podcast=m["feed"],
+                podcast_title=ep["feed_title"],
+                episode_guid=m["episode_guid"],
+                episode_title=ep["title"],
+                speaker=m["speaker"],
+                start_s=m["start_s"],
+                end_s=m["end_s"],
+                quote=m["text"],
+                url=deep_link(ep["audio_url"] or ep.get("link"), m["start_s"]),
             )
-        lines.append("")
-    if page_url:
-        lines.append(f"On the web: {page_url}")
-    if unsubscribe:
-        lines.append(f"Unsubscribe: {unsubscribe}")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-# Inline styles: mail clients drop <style> blocks and stylesheets, so every element carries its own.
-_S = {
-    "body": "margin:0;padding:0;background-color:#f5f5f2;",
-    "wrap": (
-        "max-width:640px;margin:0 auto;padding:16px;background-color:#ffffff;color:#1b1b1b;"
-        "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;"
-        "font-size:16px;line-height:1.5;"
-    ),
-    "h1": "font-size:22px;line-height:1.3;margin:0 0 16px 0;",
-    "ol": "margin:0;padding:0 0 0 22px;",
-    "insight": "margin:0 0 24px 0;",
-    "headline": "margin:0 0 4px 0;font-size:18px;line-height:1.35;font-weight:bold;",
-    "summary": "margin:0 0 8px 0;color:#555555;font-size:15px;",
-    "ul": "margin:0;padding:0 0 0 18px;",
-    "cite": "margin:0 0 8px 0;font-size:15px;overflow-wrap:anywhere;",
-    "a": "color:#1a5fb4;text-decoration:underline;",
-    "more": "margin:0;font-size:15px;",
-    "summary_more": "cursor:pointer;color:#1a5fb4;font-size:15px;margin:0 0 8px 0;",
-    "note": "margin:0 0 16px 0;",
-    "foot": "margin:24px 0 0 0;font-size:13px;color:#777777;",
-}
-
-
-def _citation_html(c: dict) -> str:
-    e = html.escape
-    who = f" ({e(c['speaker'])})" if c.get("speaker") else ""
-    label = f"{e(_show(c))}: {e(c['episode_title'])} at {_clock(c['start_s'])}"
-    link = f'<a href="{e(c["url"])}" style="{_S["a"]}">{label}</a>' if c.get("url") else label
-    return f'<li style="{_S["cite"]}">{link}{who}: &ldquo;{e(c["quote"])}&rdquo;</li>'
-
-
-def _insights_html(digest: dict, page_url: str | None, fold: bool) -> str:
-    """The digest's body as an HTML fragment (no document around it), styles inline.
-
-    Past MAX_CITATIONS an insight's citations are folded: on the page itself (`fold`) into a
-    <details> "+N more"; elsewhere (email, feed) a "+N more" link to the insight on the page.
-    """
-    e = html.escape
-    if not digest["insights"]:
-        return f'<p style="{_S["note"]}">{e(digest.get("note") or "No insights today.")}</p>'
-    parts = [f'<ol style="{_S["ol"]}">']
-    for ins in digest["insights"]:
-        anchor = f"insight-{ins['rank']}"
-        parts.append(f'<li id="{anchor}" style="{_S["insight"]}">')
-        parts.append(f'<p style="{_S["headline"]}">{e(ins["headline"])}</p>')
-        parts.append(f'<p style="{_S["summary"]}">{e(ins["summary"])}</p>')
-        shown, rest = shown_citations(ins["citations"])
-        parts.append(f'<ul style="{_S["ul"]}">')
-        parts += [_citation_html(c) for c in shown]
-        parts.append("</ul>")
-        if rest and fold:
-            parts.append(
-                f'<details><summary style="{_S["summary_more"]}">{_more(len(rest))}</summary>'
-                f'<ul style="{_S["ul"]}">'
-            )
-            parts += [_citation_html(c) for c in rest]
-            parts.append("</ul></details>")
-        elif rest:
-            more = _more(len(rest))
-            if page_url:
-                more = f'<a href="{e(page_url)}#{anchor}" style="{_S["a"]}">{more}</a>'
-            parts.append(f'<p style="{_S["more"]}">{more}</p>')
-        parts.append("</li>")
-    parts.append("</ol>")
-    return "\n".join(parts)
-
-
-def _document(digest: dict, body: str, footer: str = "") -> str:
-    e = html.escape
-    return (
-        "\n".join(
-            [
-                "<!doctype html>",
-                '<html lang="en"><head><meta charset="utf-8">',
-                '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                f"<title>{e(_title(digest))}</title></head>",
-                f'<body style="{_S["body"]}"><div style="{_S["wrap"]}">',
-                f'<h1 style="{_S["h1"]}">{e(_title(digest))}</h1>',
-                body,
-                *([footer] if footer else []),
-                "</div></body></html>",
-            ]
         )
-        + "\n"
+    return Insight(
+        rank=rank,
+        headline=headline(
+            best["text"],
+            best["speaker"],
+            json.loads(best["entities"] or "[]"),
+            bool(best["cites_source"]),
+        ),
+        summary=summary(shows, cand.episodes, cand.novelty, cand.last_featured),
+        topic_id=cand.topic_id,
+        topic_label=topic["label"],
+        keywords=json.loads(topic["keywords"]),
+        support=Support(podcasts=len(cand.podcasts), episodes=cand.episodes, claims=cand.claims),
+        novelty=cand.novelty,
+        citations=citations,
+        score=round(decision.score, 4),
     )
 
 
-def to_html(digest: dict) -> str:
-    """The day's page: readable on a phone; every citation, past three folded under "+N more"."""
-    return _document(digest, _insights_html(digest, None, fold=True))
+def build_digest(
+    day: dt.date,
+    *,
+    episodes: Sequence[Mapping[str, Any]],
+    claims: Sequence[Mapping[str, Any]],
+    claim_topics: Sequence[Mapping[str, Any]],
+    topics: Sequence[Mapping[str, Any]],
+    earlier: Sequence[Mapping[str, Any]],
+    rules: RankingRules,
+) -> tuple[Digest, list[Decision]]:
+    """The day's digest from its rows, and every candidate topic's fate.
 
-
-def to_email_html(digest: dict, page_url: str | None = None, unsubscribe: str | None = None) -> str:
-    """The email's HTML part: three citations an insight, "+N more" linking the page."""
-    e = html.escape
-    links = []
-    if page_url:
-        links.append(f'<a href="{e(page_url)}" style="{_S["a"]}">View on the web</a>')
-    if unsubscribe:
-        links.append(f'<a href="{e(unsubscribe)}" style="{_S["a"]}">Unsubscribe</a>')
-    footer = f'<p style="{_S["foot"]}">{" &middot; ".join(links)}</p>' if links else ""
-    return _document(digest, _insights_html(digest, page_url, fold=False), footer)
-
-
-def to_rss(
-    digests: list[dict],
-    site_url: str,
-    feed_url: str | None = None,
-    built: datetime | None = None,
-) -> str:
-    """An RSS 2.0 feed of digests, newest first, for the site at `site_url` (a folder URL).
-
-    Each item links its day's page and carries the digest as an HTML fragment; days without
-    insights are no items. `feed_url` is where this feed is served (default: feed.xml on the
-    site), `built` its lastBuildDate (default: now).
+    `episodes`, `claims`, `claim_topics` and `topics` are the day's rows of those tables;
+    `earlier` the `digest_insights` rows of the days novelty looks back on, oldest first.
     """
-    site = site_url.rstrip("/") + "/"
-    feed_url = feed_url or site + "feed.xml"
-    built = built or datetime.now(UTC)
-    items = []
-    for d in sorted(digests, key=lambda d: d["date"], reverse=True):
-        if not d["insights"]:
-            continue
-        published = datetime.fromisoformat(d["date"]).replace(tzinfo=UTC)
-        page = page_url(site, d["date"])
-        items.append(
-            "<item>"
-            f"<title>{xml_escape(_title(d))}</title>"
-            f"<link>{xml_escape(page)}</link>"
-            f'<guid isPermaLink="false">podcast-insights-{d["date"]}</guid>'
-            f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>"
-            f"<description>{xml_escape(_insights_html(d, page, fold=False))}</description>"
-            "</item>"
+    by_episode = {(e["feed"], e["guid"]): e for e in episodes}
+    claim_rows = {c["claim_id"]: c for c in claims}
+    by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in claim_topics:
+        claim = claim_rows.get(a["claim_id"])
+        if claim and (claim["feed"], claim["episode_guid"]) in by_episode:
+            by_topic[a["topic_id"]].append({**claim, **a})
+    featured = _featured(earlier)
+    topic_rows = {t["topic_id"]: t for t in topics}
+    candidates = [
+        _candidate(tid, members, topic_rows[tid], featured.get(tid))
+        for tid, members in by_topic.items()
+    ]
+    decisions = decide(candidates, rules)
+    insights = [
+        _insight(
+            d.rank, d, by_topic[d.candidate.topic_id], topic_rows[d.candidate.topic_id], by_episode
         )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
-        "<title>Podcast Insights: the day's top 5</title>"
-        f"<link>{xml_escape(site)}</link>"
-        f'<atom:link href="{xml_escape(feed_url, {chr(34): "&quot;"})}" rel="self" '
-        'type="application/rss+xml"/>'
-        "<description>We scan new podcasts and send you the top 5 insights daily.</description>"
-        "<language>en</language>"
-        f"<lastBuildDate>{format_datetime(built.astimezone(UTC), usegmt=True)}</lastBuildDate>"
-        + "".join(items)
-        + "</channel></rss>\n"
-    )
+        for d in decisions
+        if d.rank is not None
+    ]
+    return Digest.of(day, insights, len(episodes), rules.top_k), decisions
