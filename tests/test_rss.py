@@ -139,7 +139,11 @@ def quirk(name: str) -> bytes:
         ),
     ],
 )
-def test_real_world_quirks_are_read_as_feedparser_reads_them(name, title, guids):
+def test_real_world_quirks_are_read_as_feedparser_reads_them(name, title, guids, monkeypatch):
+    # feedparser guesses with chardet whenever some other package installed it (sqlfluff does),
+    # and then reads a stray byte in UTF-8 as a whole legacy code page ("RÃ©sumÃ©s"); its own
+    # reading, the oracle here, is UTF-8 with the stray byte replaced.
+    monkeypatch.setattr(feedparser.encodings, "lazy_chardet_encoding", None)
     raw = quirk(name)
     feed = parse_feed(raw, "quirky", "https://example.com/feed.xml")
     assert feed.title == title
