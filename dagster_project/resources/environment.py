@@ -28,12 +28,14 @@ SMTP_PASSWORD = "PODCAST_INSIGHTS_SMTP_PASSWORD"
 def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
     """PostgreSQL when PODCAST_INSIGHTS_WAREHOUSE_URL names one, else DuckDB in the data folder."""
     url = environ.get(WAREHOUSE_URL, "")
+    exports_dir = str(settings.home / "exports")  # each day's tables as Parquet, for analysts
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresWarehouse(
             url=dg.EnvVar(WAREHOUSE_URL),
             db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights"),
+            exports_dir=exports_dir,
         )
-    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"))
+    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"), exports_dir=exports_dir)
 
 
 def mailer_for(environ: Mapping[str, str]) -> Mailer:

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from dagster_project.lib import exports
 from dagster_project.lib.schema import (
     TABLES,
     add_column_statements,
@@ -35,13 +36,18 @@ def plain(value: Any) -> Any:
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Tables partitioned by day; every write replaces one partition's rows in one transaction."""
+    """Tables partitioned by day; every write replaces one partition's rows in one transaction.
+
+    With `exports_dir` set, every write also replaces the day's Parquet file of the table under
+    `<exports_dir>/<table>/partition_date=YYYY-MM-DD/` (lib/exports.py): the analysts' copy.
+    """
 
     @abstractmethod
     @contextmanager
     def _connect(self) -> Iterator[Any]: ...
 
     placeholder: str = "?"
+    exports_dir: str | None = None
     _schema_ready: bool = PrivateAttr(default=False)
 
     def _sql(self, sql: str) -> str:
@@ -78,8 +84,37 @@ class Warehouse(dg.ConfigurableResource):
             cur.execute(self._sql(f"DELETE FROM {table} WHERE {' AND '.join(conds)}"), params)
             if values:
                 cur.executemany(self._sql(insert), values)
+            # The whole day as stored (a `where` write replaced only part of it), read in the
+            # same transaction, exported while this connection still keeps other writers out.
+            day = self._partition(cur, table, partition_date) if self.exports_dir else None
             con.commit()
+            if day is not None:
+                self._export(table, partition_date, day)
         return len(values)
+
+    def export_partition(self, table: str, partition_date: date) -> Path | None:
+        """Write the day's Parquet file of `table` from the warehouse (e.g. for older days)."""
+        if not self.exports_dir:
+            return None
+        self.ensure_schema()
+        with self._connect() as con:
+            return self._export(
+                table, partition_date, self._partition(con.cursor(), table, partition_date)
+            )
+
+    def _partition(self, cur: Any, table: str, partition_date: date) -> list[dict[str, Any]]:
+        cols = columns(table)
+        cur.execute(
+            self._sql(f"SELECT {', '.join(cols)} FROM {table} WHERE partition_date = ?"),
+            [partition_date],
+        )
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _export(self, table: str, partition_date: date, rows: list[dict[str, Any]]) -> Path:
+        assert self.exports_dir
+        return exports.write_partition(
+            Path(self.exports_dir), table, partition_date, TABLES[table], rows
+        )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.ensure_schema()
