@@ -38,8 +38,9 @@ def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
     return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"), exports_dir=exports_dir)
 
 
-def mailer_for(environ: Mapping[str, str]) -> Mailer:
-    recipients = [r.strip() for r in environ.get("PODCAST_INSIGHTS_SMTP_TO", "").split(",")]
+def mailer_for(environ: Mapping[str, str], to: str = "PODCAST_INSIGHTS_SMTP_TO") -> Mailer:
+    """The SMTP server; `to` names the variable with the recipients (the digest's, or alerts')."""
+    recipients = [r.strip() for r in environ.get(to, "").split(",")]
     return Mailer(
         host=environ.get("PODCAST_INSIGHTS_SMTP_HOST", "localhost"),
         port=int(environ.get("PODCAST_INSIGHTS_SMTP_PORT", "25")),
@@ -68,6 +69,8 @@ def build_resources() -> dict[str, Any]:
         "topic_model": TopicModeler(),
         "warehouse": warehouse,
         "mailer": mailer_for(env),
+        # Operators, not readers: failed runs are mailed here (sensors.run_failure_alerts).
+        "alert_mailer": mailer_for(env, to="PODCAST_INSIGHTS_ALERTS_TO"),
         "dbt_marts": (
             DbtMarts(postgres_url=dg.EnvVar(WAREHOUSE_URL), postgres_schema=warehouse.db_schema)
             if isinstance(warehouse, PostgresWarehouse)

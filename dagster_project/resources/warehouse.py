@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -35,6 +35,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+class WarehouseUnavailable(Exception):
+    """The warehouse stayed locked by another writer, or could not be reached: a passing fault."""
+
+
 class Warehouse(dg.ConfigurableResource):
     """Tables partitioned by day; every write replaces one partition's rows in one transaction.
 
@@ -48,7 +52,25 @@ class Warehouse(dg.ConfigurableResource):
 
     placeholder: str = "?"
     exports_dir: str | None = None
+    # A step that meets an unavailable warehouse runs again later, this many times at most.
+    retries: int = 2
+    retry_wait_s: float = 30.0
     _schema_ready: bool = PrivateAttr(default=False)
+
+    def _unavailable(self, error: WarehouseUnavailable) -> NoReturn:
+        """Inside a step, Dagster runs the step again in `retry_wait_s` (the step's retry
+        policy for this fault, and only this one); elsewhere (a script, a sensor) it raises."""
+        try:
+            context = dg.OpExecutionContext.get()
+        except dg.DagsterInvariantViolationError:
+            raise error from error.__cause__
+        context.log.warning(
+            f"{error}; the step runs again in {self.retry_wait_s:g} s "
+            f"(at most {self.retries} more times)"
+        )
+        raise dg.RetryRequested(
+            max_retries=self.retries, seconds_to_wait=self.retry_wait_s
+        ) from error
 
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
@@ -153,8 +175,15 @@ class DuckDBWarehouse(Warehouse):
                 con = duckdb.connect(self.path)
                 break
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                if "lock" not in str(exc).lower():
                     raise
+                if time.monotonic() > deadline:
+                    error = WarehouseUnavailable(
+                        f"{self.path} stayed locked by another writer for "
+                        f"{self.lock_timeout_s:g} s: {exc}"
+                    )
+                    error.__cause__ = exc
+                    self._unavailable(error)
                 time.sleep(0.5)
         try:
             con.begin()
@@ -187,7 +216,12 @@ class PostgresWarehouse(Warehouse):
     def _connect(self) -> Iterator[Any]:
         import psycopg2
 
-        con = psycopg2.connect(resolved(self.url))
+        try:
+            con = psycopg2.connect(resolved(self.url))
+        except psycopg2.OperationalError as exc:  # down, restarting, out of connections
+            error = WarehouseUnavailable(f"PostgreSQL warehouse unreachable: {exc}".strip())
+            error.__cause__ = exc
+            self._unavailable(error)
         try:
             cur = con.cursor()
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.db_schema}"')
