@@ -22,8 +22,9 @@ daily_insights = dg.define_asset_job(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    assets = [*dg.load_assets_from_modules(STAGES), build_marts()]
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules(STAGES), build_marts()],
+        assets=assets,
         asset_checks=[
             *checks.graded(dg.load_asset_checks_from_modules(STAGES)),
             *DIGEST_FRESHNESS,
@@ -35,6 +36,7 @@ def defs() -> dg.Definitions:
         sensors=[
             sensors.run_failure_alerts,
             sensors.freshness_sensor(DIGEST_FRESHNESS),
+            sensors.later_days_sensor(assets),
         ],
         resources=build_resources(),
         # One process per run: the models load once, and warehouse writes never overlap.

@@ -63,6 +63,8 @@ def test_every_check_is_graded_on_purpose():
     blocking = {name for name in ours if specs[name].blocking}
     assert blocking == {"episodes_unique", "daily_digest_well_formed"}
     assert ours - blocking == checks.WARN_ONLY | {"freshness_check"}
+    assert {s.name for s in loaded.sensors} == {
+        "run_failure_alerts", "daily_digest_freshness", "later_days_rerun"}  # fmt: skip
 
 
 def test_a_warn_check_on_a_bad_table_warns_and_the_run_goes_on(tmp_path):
@@ -264,3 +266,116 @@ def test_outside_a_step_a_locked_warehouse_is_a_clear_error(tmp_path):
         assert time.monotonic() - started < 2.5
     finally:
         holder.wait(10)
+
+
+# ---- later days ------------------------------------------------------------------------
+
+DAYS = ["2026-11-16", "2026-11-17", "2026-11-18"]
+
+
+class Days:
+    """Stand-ins shaped like the pipeline's day-on-day assets: topics and daily_digest build on
+    their own previous day, digest_delivery on the day's digest. `content[day]` is what a day's
+    topics hold: its data version, as the warehouse reports one for the rows it wrote."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        from dagster_project.assets.common import previous_day
+
+        self.instance = instance
+        self.content = dict.fromkeys(DAYS, "v1")
+        content = self.content
+
+        @dg.asset(name="topics", partitions_def=DAILY, deps=[previous_day("topics")])
+        def topics(context: dg.AssetExecutionContext):
+            return dg.MaterializeResult(data_version=dg.DataVersion(content[context.partition_key]))
+
+        @dg.asset(partitions_def=DAILY, deps=[topics, previous_day("daily_digest")])
+        def daily_digest(context: dg.AssetExecutionContext):
+            return dg.MaterializeResult(data_version=dg.DataVersion(content[context.partition_key]))
+
+        @dg.asset(partitions_def=DAILY, deps=[daily_digest])
+        def digest_delivery():
+            pass
+
+        self.assets = [topics, daily_digest, digest_delivery]
+        self.sensor = sensors.later_days_sensor(self.assets)
+        self.defs = dg.Definitions(assets=self.assets, sensors=[self.sensor])
+
+    def run(self, day: str, selection=None, tags=None) -> None:
+        result = dg.materialize(self.assets, selection=selection, partition_key=day,
+                                instance=self.instance, tags=tags)  # fmt: skip
+        assert result.success
+
+    def tick(self) -> list[dg.RunRequest]:
+        context = dg.build_sensor_context(
+            instance=self.instance, repository_def=self.defs.get_repository_def()
+        )
+        result = self.sensor(context)
+        return [] if isinstance(result, dg.SkipReason) else list(result.run_requests or [])
+
+    def stale(self, key: str, day: str) -> bool:
+        """What the UI shows for the day (Dagster's own staleness, under 100 partitions)."""
+        from dagster._core.definitions.data_version import StaleStatus
+        from dagster._utils.test.data_versions import get_stale_status_resolver
+
+        resolver = get_stale_status_resolver(self.instance, self.assets)
+        return resolver.get_status(dg.AssetKey(key), day) == StaleStatus.STALE
+
+
+def test_a_rerun_of_an_earlier_day_marks_later_days_and_reruns_them_in_order():
+    with dg.instance_for_test() as instance:
+        days = Days(instance)
+        for day in DAYS:
+            days.run(day)
+        assert days.tick() == []  # built in order: nothing is stale
+
+        days.content["2026-11-16"] = "v2"  # the earlier day's topics change on a rerun
+        days.run("2026-11-16")
+        assert days.stale("topics", "2026-11-17") and days.stale("daily_digest", "2026-11-17")
+
+        (request,) = days.tick()
+        assert request.partition_key == "2026-11-17"
+        assert {k.to_user_string() for k in request.asset_selection} == {
+            "topics", "daily_digest", "digest_delivery"}  # fmt: skip
+        assert "topics 2026-11-16" in request.tags[sensors.RERUN_TAG]
+        assert days.tick()[0].run_key == request.run_key  # asked again, deduplicated by key
+
+        days.content["2026-11-17"] = "v2"
+        days.run(request.partition_key, request.asset_selection, request.tags)
+        assert not days.stale("topics", "2026-11-17")
+        (request,) = days.tick()
+        assert request.partition_key == "2026-11-18"  # then the day after, in order
+
+        days.run(request.partition_key, request.asset_selection, request.tags)
+        assert days.tick() == []
+
+
+def test_a_rerun_that_changes_nothing_marks_nothing():
+    with dg.instance_for_test() as instance:
+        days = Days(instance)
+        for day in DAYS:
+            days.run(day)
+        days.run("2026-11-16")  # the same inputs give the same rows: the same data version
+        assert days.tick() == []
+        assert not days.stale("topics", "2026-11-17")
+
+
+def test_later_days_wait_while_a_run_is_going():
+    with dg.instance_for_test() as instance:
+        days = Days(instance)
+        for day in DAYS[:2]:
+            days.run(day)
+        days.content["2026-11-16"] = "v2"
+        days.run("2026-11-16")
+        job = days.defs.resolve_implicit_global_asset_job_def()
+        waiting = instance.create_run_for_job(job, status=dg.DagsterRunStatus.NOT_STARTED)
+        assert days.tick() == []
+        instance.report_run_canceled(waiting)
+        assert [r.partition_key for r in days.tick()] == ["2026-11-17"]
+
+
+def test_the_pipeline_reruns_its_day_on_day_assets():
+    assert sensors.self_dependent(dg.load_assets_from_modules(STAGES)) == [
+        dg.AssetKey("daily_digest"),
+        dg.AssetKey("topics"),
+    ]
