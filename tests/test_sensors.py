@@ -4,9 +4,7 @@ server, and a step retried while another process holds the warehouse."""
 
 import email
 import socket
-import subprocess
-import sys
-import textwrap
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from email import policy
@@ -21,6 +19,7 @@ from dagster_project.assets.feeds import episodes_unique
 from dagster_project.definitions import DIGEST_FRESHNESS, STAGES, defs
 from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.warehouse import DuckDBWarehouse, WarehouseUnavailable
+from tests.test_warehouse import hold_lock
 
 DAY = "2026-11-18"
 
@@ -217,31 +216,20 @@ def test_no_alert_recipients_no_mail(smtp):
 # ---- retries ---------------------------------------------------------------------------
 
 
-def hold_lock(path, seconds: float) -> subprocess.Popen:
-    """Another process that opens the DuckDB file (taking its lock) and keeps it for a while."""
-    script = textwrap.dedent(f"""
-        import duckdb, sys, time
-        con = duckdb.connect({str(path)!r})
-        print("locked", flush=True)
-        time.sleep({seconds})
-        con.close()
-    """)
-    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
-
 def test_a_step_that_meets_a_locked_warehouse_is_retried(tmp_path):
     path = tmp_path / "w.duckdb"
     wh = DuckDBWarehouse(path=str(path), lock_timeout_s=0.5, retry_wait_s=1.0, retries=5)
     wh.ensure_schema()
 
+    writing = threading.Event()
+
     @dg.asset(partitions_def=DAILY)
     def topics(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse):
+        writing.set()
         day = date.fromisoformat(context.partition_key)
         warehouse.replace_partition("topics", day, [{"topic_id": "t1", "label": "x"}])
 
-    holder = hold_lock(path, 2.5)
+    holder = hold_lock(path, 2.5, after=writing)
     try:
         result = dg.materialize([topics], partition_key=DAY, resources={"warehouse": wh})
     finally:
@@ -379,3 +367,21 @@ def test_the_pipeline_reruns_its_day_on_day_assets():
         dg.AssetKey("daily_digest"),
         dg.AssetKey("topics"),
     ]
+
+
+# ---- the instance ----------------------------------------------------------------------
+
+
+def test_the_instance_example_queues_one_run_at_a_time(tmp_path):
+    """deploy/dagster.yaml.example, loaded as Dagster loads $DAGSTER_HOME/dagster.yaml."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml.example"
+    (tmp_path / "dagster.yaml").write_text(example.read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        config = instance.get_concurrency_config()  # what the run queue daemon reads
+        assert config.run_queue_config.max_concurrent_runs == 1
+        assert config.pool_config.default_pool_limit == 1
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        assert not instance.telemetry_enabled

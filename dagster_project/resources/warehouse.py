@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -159,7 +161,11 @@ class Warehouse(dg.ConfigurableResource):
 
 
 class DuckDBWarehouse(Warehouse):
-    """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on."""
+    """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on.
+
+    A wait is logged when it starts (naming the process that holds the lock) and when it ends
+    (how long it took), in the run's log when inside a step.
+    """
 
     path: str
     lock_timeout_s: float = 120.0
@@ -169,7 +175,8 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
+        started = time.monotonic()
+        waited = False
         while True:
             try:
                 con = duckdb.connect(self.path)
@@ -177,19 +184,44 @@ class DuckDBWarehouse(Warehouse):
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
-                if time.monotonic() > deadline:
+                if not waited:
+                    waited = True
+                    _log().info(
+                        f"warehouse {self.path} is locked by another writer ({_holder(exc)}); "
+                        f"waiting for it, up to {self.lock_timeout_s:g} s"
+                    )
+                if time.monotonic() - started > self.lock_timeout_s:
                     error = WarehouseUnavailable(
-                        f"{self.path} stayed locked by another writer for "
-                        f"{self.lock_timeout_s:g} s: {exc}"
+                        f"{self.path} stayed locked by another writer ({_holder(exc)}) for "
+                        f"{self.lock_timeout_s:g} s"
                     )
                     error.__cause__ = exc
                     self._unavailable(error)
                 time.sleep(0.5)
+        if waited:
+            _log().info(
+                f"warehouse {self.path}: got the lock after waiting "
+                f"{time.monotonic() - started:.1f} s"
+            )
         try:
             con.begin()
             yield _OneCursor(con)
         finally:
             con.close()
+
+
+def _holder(exc: Exception) -> str:
+    """Who holds a DuckDB lock, from its error: "held by PID 1234 (python3.11)"."""
+    found = re.search(r"lock is held in (\S+) \(PID (\d+)\)", str(exc))
+    return f"held by PID {found[2]} ({Path(found[1]).name})" if found else "holder unknown"
+
+
+def _log() -> logging.Logger | dg.DagsterLogManager:
+    """The run's log inside a step (the UI shows it); the `warehouse` logger elsewhere."""
+    try:
+        return dg.OpExecutionContext.get().log
+    except dg.DagsterInvariantViolationError:
+        return logging.getLogger("dagster_project.warehouse")
 
 
 class _OneCursor:
