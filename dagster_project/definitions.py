@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project import checks, sensors
+from dagster_project import catalog, checks, sensors
 from dagster_project.assets import audio, claims, digest, feeds, topics
 from dagster_project.assets.common import DAILY
 from dagster_project.assets.marts import build_marts
@@ -22,7 +22,11 @@ daily_insights = dg.define_asset_job(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    assets = [*dg.load_assets_from_modules(STAGES), build_marts()]
+    resources = build_resources()
+    # Owners, tags, code versions and table schemas on every asset (catalog.py).
+    assets = catalog.describe(
+        [*dg.load_assets_from_modules(STAGES), build_marts()], resources["warehouse"]
+    )
     return dg.Definitions(
         assets=assets,
         asset_checks=[
@@ -38,7 +42,7 @@ def defs() -> dg.Definitions:
             sensors.freshness_sensor(DIGEST_FRESHNESS),
             sensors.later_days_sensor(assets),
         ],
-        resources=build_resources(),
+        resources=resources,
         # One process per run: the models load once, and warehouse writes never overlap.
         executor=dg.in_process_executor,
     )

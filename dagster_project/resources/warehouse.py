@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import time
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlparse
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -37,6 +40,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+# Bookkeeping tables: a step's record of its own run (timestamps, errors), not the data it made.
+NOT_DATA = {"failures", "deliveries"}
+
+
 class WarehouseUnavailable(Exception):
     """The warehouse stayed locked by another writer, or could not be reached: a passing fault."""
 
@@ -58,6 +65,12 @@ class Warehouse(dg.ConfigurableResource):
     retries: int = 2
     retry_wait_s: float = 30.0
     _schema_ready: bool = PrivateAttr(default=False)
+    # (run, asset) -> {table: hash of the rows its step wrote}: a step may write several tables.
+    _step_writes: dict[tuple[str, dg.AssetKey], dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    def qualified(self, table: str) -> str:
+        """The table's name as dbt and analysts' tools show it: database.schema.table."""
+        return f"main.{table}"
 
     def _unavailable(self, error: WarehouseUnavailable) -> NoReturn:
         """Inside a step, Dagster runs the step again in `retry_wait_s` (the step's retry
@@ -114,6 +127,7 @@ class Warehouse(dg.ConfigurableResource):
             con.commit()
             if day is not None:
                 self._export(table, partition_date, day)
+        self._report_write(table, values)
         return len(values)
 
     def export_partition(self, table: str, partition_date: date) -> Path | None:
@@ -140,6 +154,30 @@ class Warehouse(dg.ConfigurableResource):
             Path(self.exports_dir), table, partition_date, TABLES[table], rows
         )
 
+    def _report_write(self, table: str, values: Sequence[tuple]) -> None:
+        """Inside an asset's step, what a write tells Dagster about the asset.
+
+        The rows written to the asset's own table (the `dagster/table_name` on its spec) are
+        its `dagster/row_count`. Its data version is a hash of every row the step wrote to a
+        data table: the same rows give the same version, so a rerun that changed nothing
+        leaves the days built on it current, and one that changed something makes them stale.
+        """
+        try:
+            context = dg.AssetExecutionContext.get()
+        except dg.DagsterInvariantViolationError:
+            return  # a script, a test, a sensor, an asset check: nothing to report
+        if table in NOT_DATA:
+            return
+        rows = hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
+        for key in context.selected_asset_keys:
+            spec = context.assets_def.specs_by_key[key]
+            if spec.metadata.get("dagster/table_name") == self.qualified(table):
+                context.add_asset_metadata({"dagster/row_count": len(values)}, asset_key=key)
+            written = self._step_writes.setdefault((context.run.run_id, key), {})
+            written[table] = rows
+            version = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
+            context.set_data_version(key, dg.DataVersion(version[:16]))
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.ensure_schema()
         with self._connect() as con:
@@ -160,6 +198,16 @@ class Warehouse(dg.ConfigurableResource):
         )
 
 
+def table_metadata(warehouse: Warehouse, table: str) -> dict[str, Any]:
+    """An asset's definition metadata for the table it writes: name and column schema."""
+    return {
+        "dagster/table_name": warehouse.qualified(table),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, sql_type.lower()) for name, sql_type in TABLES[table]]
+        ),
+    }
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on.
 
@@ -169,6 +217,9 @@ class DuckDBWarehouse(Warehouse):
 
     path: str
     lock_timeout_s: float = 120.0
+
+    def qualified(self, table: str) -> str:
+        return f"{Path(self.path).stem}.main.{table}"
 
     @contextmanager
     def _connect(self) -> Iterator[Any]:
@@ -243,6 +294,10 @@ class PostgresWarehouse(Warehouse):
     url: str
     db_schema: str = "podcast_insights"
     placeholder: str = "%s"
+
+    def qualified(self, table: str) -> str:
+        database = urlparse(resolved(self.url)).path.strip("/")  # the name, never the password
+        return ".".join(p for p in (database, self.db_schema, table) if p)
 
     @contextmanager
     def _connect(self) -> Iterator[Any]:
