@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project import catalog, checks, sensors
 from dagster_project.assets import audio, claims, digest, feeds, topics, voices
 from dagster_project.assets.common import DAILY
 from dagster_project.assets.marts import build_marts
@@ -9,21 +10,39 @@ from dagster_project.resources.environment import build_resources
 
 STAGES = [feeds, audio, voices, claims, topics, digest]
 
+DIGEST_FRESHNESS = checks.digest_freshness(digest.daily_digest)
+
 daily_insights = dg.define_asset_job(
-    "daily_insights", selection=dg.AssetSelection.all(), partitions_def=DAILY
+    "daily_insights",
+    # The day's assets and their checks; freshness is judged on its own schedule, not per day.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*DIGEST_FRESHNESS),
+    partitions_def=DAILY,
 )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    resources = build_resources()
+    # Owners, tags, code versions and table schemas on every asset (catalog.py).
+    assets = catalog.describe(
+        [*dg.load_assets_from_modules(STAGES), build_marts()], resources["warehouse"]
+    )
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules(STAGES), build_marts()],
-        asset_checks=dg.load_asset_checks_from_modules(STAGES),
+        assets=assets,
+        asset_checks=[
+            *checks.graded(dg.load_asset_checks_from_modules(STAGES)),
+            *DIGEST_FRESHNESS,
+        ],
         jobs=[daily_insights],
         schedules=[
             dg.build_schedule_from_partitioned_job(daily_insights, hour_of_day=6, minute_of_hour=0)
         ],
-        resources=build_resources(),
+        sensors=[
+            sensors.run_failure_alerts,
+            sensors.freshness_sensor(DIGEST_FRESHNESS),
+            sensors.later_days_sensor(assets),
+        ],
+        resources=resources,
         # One process per run: the models load once, and warehouse writes never overlap.
         executor=dg.in_process_executor,
     )

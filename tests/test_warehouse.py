@@ -1,8 +1,16 @@
 """Partition writes are idempotent, on DuckDB and on the real PostgreSQL."""
 
+import logging
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 import uuid
 from datetime import date
 
+import dagster as dg
 import pytest
 
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse
@@ -93,3 +101,85 @@ def test_duckdb_takes_numpy_values(tmp_path):
 @pytest.mark.postgres
 def test_postgres_takes_numpy_values(postgres_wh):
     numpy_values(postgres_wh)
+
+
+# ---- one writer at a time --------------------------------------------------------------
+
+
+def hold_lock(path, seconds: float, after: threading.Event | None = None) -> subprocess.Popen:
+    """Another process that opens the DuckDB file (taking its lock) and keeps it `seconds`
+    after `after` is set (at once without one): long enough for a writer to meet it."""
+    script = textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        sys.stdin.readline()
+        con.close()
+    """)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "locked"
+
+    def release():
+        if after is not None:
+            after.wait(120)
+        time.sleep(seconds)
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+
+    threading.Thread(target=release, daemon=True).start()
+    return holder
+
+
+def waited_seconds(messages: list[str]) -> float:
+    (done,) = [m for m in messages if "got the lock after waiting" in m]
+    return float(re.search(r"waiting ([0-9.]+) s", done)[1])
+
+
+def test_a_second_writer_waits_for_the_lock_and_says_so(tmp_path, caplog):
+    path = tmp_path / "w.duckdb"
+    wh = DuckDBWarehouse(path=str(path))
+    wh.ensure_schema()
+    holder = hold_lock(path, 2)
+    try:
+        with caplog.at_level(logging.INFO):
+            wh.replace_partition("topics", DAY, [{"topic_id": "t1"}])
+    finally:
+        holder.wait(10)
+    messages = [r.getMessage() for r in caplog.records]
+    (start,) = [m for m in messages if "is locked by another writer" in m]
+    assert f"held by PID {holder.pid} (" in start and "up to 120 s" in start
+    assert 0.5 <= waited_seconds(messages) <= 10
+    assert [r["topic_id"] for r in wh.rows("topics", DAY)] == ["t1"]
+
+
+def test_inside_a_run_the_wait_is_in_the_runs_log(tmp_path):
+    path = tmp_path / "w.duckdb"
+    wh = DuckDBWarehouse(path=str(path))
+    wh.ensure_schema()
+
+    writing = threading.Event()
+
+    @dg.asset
+    def claims(warehouse: DuckDBWarehouse) -> None:
+        writing.set()
+        warehouse.replace_partition("claims", DAY, [{"claim_id": "c1", "text": "x"}])
+
+    holder = hold_lock(path, 2, after=writing)
+    try:
+        with dg.instance_for_test() as instance:
+            result = dg.materialize([claims], resources={"warehouse": wh}, instance=instance)
+            messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    finally:
+        holder.wait(10)
+    assert result.success
+    assert any("is locked by another writer" in m for m in messages)
+    assert waited_seconds(messages) >= 0.5
+
+
+def test_a_writer_that_finds_no_lock_logs_nothing(tmp_path, caplog):
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    with caplog.at_level(logging.INFO):
+        wh.replace_partition("topics", DAY, [{"topic_id": "t1"}])
+    assert not [r for r in caplog.records if "lock" in r.getMessage()]

@@ -29,16 +29,19 @@ SMTP_PASSWORD = "PODCAST_INSIGHTS_SMTP_PASSWORD"
 def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
     """PostgreSQL when PODCAST_INSIGHTS_WAREHOUSE_URL names one, else DuckDB in the data folder."""
     url = environ.get(WAREHOUSE_URL, "")
+    exports_dir = str(settings.home / "exports")  # each day's tables as Parquet, for analysts
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresWarehouse(
             url=dg.EnvVar(WAREHOUSE_URL),
             db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights"),
+            exports_dir=exports_dir,
         )
-    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"))
+    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"), exports_dir=exports_dir)
 
 
-def mailer_for(environ: Mapping[str, str]) -> Mailer:
-    recipients = [r.strip() for r in environ.get("PODCAST_INSIGHTS_SMTP_TO", "").split(",")]
+def mailer_for(environ: Mapping[str, str], to: str = "PODCAST_INSIGHTS_SMTP_TO") -> Mailer:
+    """The SMTP server; `to` names the variable with the recipients (the digest's, or alerts')."""
+    recipients = [r.strip() for r in environ.get(to, "").split(",")]
     return Mailer(
         host=environ.get("PODCAST_INSIGHTS_SMTP_HOST", "localhost"),
         port=int(environ.get("PODCAST_INSIGHTS_SMTP_PORT", "25")),
@@ -68,6 +71,8 @@ def build_resources() -> dict[str, Any]:
         "speaker_encoder": SpeakerEncoder(),
         "warehouse": warehouse,
         "mailer": mailer_for(env),
+        # Operators, not readers: failed runs are mailed here (sensors.run_failure_alerts).
+        "alert_mailer": mailer_for(env, to="PODCAST_INSIGHTS_ALERTS_TO"),
         "dbt_marts": (
             DbtMarts(postgres_url=dg.EnvVar(WAREHOUSE_URL), postgres_schema=warehouse.db_schema)
             if isinstance(warehouse, PostgresWarehouse)

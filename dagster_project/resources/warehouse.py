@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import re
 import time
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlparse
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from dagster_project.lib import exports
 from dagster_project.lib.schema import (
     TABLES,
     add_column_statements,
@@ -34,15 +40,52 @@ def plain(value: Any) -> Any:
     return value
 
 
+# Bookkeeping tables: a step's record of its own run (timestamps, errors), not the data it made.
+NOT_DATA = {"failures", "deliveries"}
+
+
+class WarehouseUnavailable(Exception):
+    """The warehouse stayed locked by another writer, or could not be reached: a passing fault."""
+
+
 class Warehouse(dg.ConfigurableResource):
-    """Tables partitioned by day; every write replaces one partition's rows in one transaction."""
+    """Tables partitioned by day; every write replaces one partition's rows in one transaction.
+
+    With `exports_dir` set, every write also replaces the day's Parquet file of the table under
+    `<exports_dir>/<table>/partition_date=YYYY-MM-DD/` (lib/exports.py): the analysts' copy.
+    """
 
     @abstractmethod
     @contextmanager
     def _connect(self) -> Iterator[Any]: ...
 
     placeholder: str = "?"
+    exports_dir: str | None = None
+    # A step that meets an unavailable warehouse runs again later, this many times at most.
+    retries: int = 2
+    retry_wait_s: float = 30.0
     _schema_ready: bool = PrivateAttr(default=False)
+    # (run, asset) -> {table: hash of the rows its step wrote}: a step may write several tables.
+    _step_writes: dict[tuple[str, dg.AssetKey], dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    def qualified(self, table: str) -> str:
+        """The table's name as dbt and analysts' tools show it: database.schema.table."""
+        return f"main.{table}"
+
+    def _unavailable(self, error: WarehouseUnavailable) -> NoReturn:
+        """Inside a step, Dagster runs the step again in `retry_wait_s` (the step's retry
+        policy for this fault, and only this one); elsewhere (a script, a sensor) it raises."""
+        try:
+            context = dg.OpExecutionContext.get()
+        except dg.DagsterInvariantViolationError:
+            raise error from error.__cause__
+        context.log.warning(
+            f"{error}; the step runs again in {self.retry_wait_s:g} s "
+            f"(at most {self.retries} more times)"
+        )
+        raise dg.RetryRequested(
+            max_retries=self.retries, seconds_to_wait=self.retry_wait_s
+        ) from error
 
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
@@ -78,8 +121,62 @@ class Warehouse(dg.ConfigurableResource):
             cur.execute(self._sql(f"DELETE FROM {table} WHERE {' AND '.join(conds)}"), params)
             if values:
                 cur.executemany(self._sql(insert), values)
+            # The whole day as stored (a `where` write replaced only part of it), read in the
+            # same transaction, exported while this connection still keeps other writers out.
+            day = self._partition(cur, table, partition_date) if self.exports_dir else None
             con.commit()
+            if day is not None:
+                self._export(table, partition_date, day)
+        self._report_write(table, values)
         return len(values)
+
+    def export_partition(self, table: str, partition_date: date) -> Path | None:
+        """Write the day's Parquet file of `table` from the warehouse (e.g. for older days)."""
+        if not self.exports_dir:
+            return None
+        self.ensure_schema()
+        with self._connect() as con:
+            return self._export(
+                table, partition_date, self._partition(con.cursor(), table, partition_date)
+            )
+
+    def _partition(self, cur: Any, table: str, partition_date: date) -> list[dict[str, Any]]:
+        cols = columns(table)
+        cur.execute(
+            self._sql(f"SELECT {', '.join(cols)} FROM {table} WHERE partition_date = ?"),
+            [partition_date],
+        )
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _export(self, table: str, partition_date: date, rows: list[dict[str, Any]]) -> Path:
+        assert self.exports_dir
+        return exports.write_partition(
+            Path(self.exports_dir), table, partition_date, TABLES[table], rows
+        )
+
+    def _report_write(self, table: str, values: Sequence[tuple]) -> None:
+        """Inside an asset's step, what a write tells Dagster about the asset.
+
+        The rows written to the asset's own table (the `dagster/table_name` on its spec) are
+        its `dagster/row_count`. Its data version is a hash of every row the step wrote to a
+        data table: the same rows give the same version, so a rerun that changed nothing
+        leaves the days built on it current, and one that changed something makes them stale.
+        """
+        try:
+            context = dg.AssetExecutionContext.get()
+        except dg.DagsterInvariantViolationError:
+            return  # a script, a test, a sensor, an asset check: nothing to report
+        if table in NOT_DATA:
+            return
+        rows = hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
+        for key in context.selected_asset_keys:
+            spec = context.assets_def.specs_by_key[key]
+            if spec.metadata.get("dagster/table_name") == self.qualified(table):
+                context.add_asset_metadata({"dagster/row_count": len(values)}, asset_key=key)
+            written = self._step_writes.setdefault((context.run.run_id, key), {})
+            written[table] = rows
+            version = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
+            context.set_data_version(key, dg.DataVersion(version[:16]))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.ensure_schema()
@@ -101,31 +198,81 @@ class Warehouse(dg.ConfigurableResource):
         )
 
 
+def table_metadata(warehouse: Warehouse, table: str) -> dict[str, Any]:
+    """An asset's definition metadata for the table it writes: name and column schema."""
+    return {
+        "dagster/table_name": warehouse.qualified(table),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, sql_type.lower()) for name, sql_type in TABLES[table]]
+        ),
+    }
+
+
 class DuckDBWarehouse(Warehouse):
-    """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on."""
+    """A DuckDB file; one writer at a time, so a locked file is waited for, not failed on.
+
+    A wait is logged when it starts (naming the process that holds the lock) and when it ends
+    (how long it took), in the run's log when inside a step.
+    """
 
     path: str
     lock_timeout_s: float = 120.0
+
+    def qualified(self, table: str) -> str:
+        return f"{Path(self.path).stem}.main.{table}"
 
     @contextmanager
     def _connect(self) -> Iterator[Any]:
         import duckdb
 
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
+        started = time.monotonic()
+        waited = False
         while True:
             try:
                 con = duckdb.connect(self.path)
                 break
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                if "lock" not in str(exc).lower():
                     raise
+                if not waited:
+                    waited = True
+                    _log().info(
+                        f"warehouse {self.path} is locked by another writer ({_holder(exc)}); "
+                        f"waiting for it, up to {self.lock_timeout_s:g} s"
+                    )
+                if time.monotonic() - started > self.lock_timeout_s:
+                    error = WarehouseUnavailable(
+                        f"{self.path} stayed locked by another writer ({_holder(exc)}) for "
+                        f"{self.lock_timeout_s:g} s"
+                    )
+                    error.__cause__ = exc
+                    self._unavailable(error)
                 time.sleep(0.5)
+        if waited:
+            _log().info(
+                f"warehouse {self.path}: got the lock after waiting "
+                f"{time.monotonic() - started:.1f} s"
+            )
         try:
             con.begin()
             yield _OneCursor(con)
         finally:
             con.close()
+
+
+def _holder(exc: Exception) -> str:
+    """Who holds a DuckDB lock, from its error: "held by PID 1234 (python3.11)"."""
+    found = re.search(r"lock is held in (\S+) \(PID (\d+)\)", str(exc))
+    return f"held by PID {found[2]} ({Path(found[1]).name})" if found else "holder unknown"
+
+
+def _log() -> logging.Logger | dg.DagsterLogManager:
+    """The run's log inside a step (the UI shows it); the `warehouse` logger elsewhere."""
+    try:
+        return dg.OpExecutionContext.get().log
+    except dg.DagsterInvariantViolationError:
+        return logging.getLogger("dagster_project.warehouse")
 
 
 class _OneCursor:
@@ -148,11 +295,20 @@ class PostgresWarehouse(Warehouse):
     db_schema: str = "podcast_insights"
     placeholder: str = "%s"
 
+    def qualified(self, table: str) -> str:
+        database = urlparse(resolved(self.url)).path.strip("/")  # the name, never the password
+        return ".".join(p for p in (database, self.db_schema, table) if p)
+
     @contextmanager
     def _connect(self) -> Iterator[Any]:
         import psycopg2
 
-        con = psycopg2.connect(resolved(self.url))
+        try:
+            con = psycopg2.connect(resolved(self.url))
+        except psycopg2.OperationalError as exc:  # down, restarting, out of connections
+            error = WarehouseUnavailable(f"PostgreSQL warehouse unreachable: {exc}".strip())
+            error.__cause__ = exc
+            self._unavailable(error)
         try:
             cur = con.cursor()
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.db_schema}"')

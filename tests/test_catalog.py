@@ -1,0 +1,100 @@
+"""What the UI shows about each asset: owners, tags, code versions, table names and column
+schemas from the definitions; row counts and data versions from the warehouse's write path."""
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dagster_project import catalog
+from dagster_project.assets.feeds import episodes, feeds
+from dagster_project.definitions import defs
+from dagster_project.lib.schema import TABLES
+from dagster_project.resources.http import FeedClient
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import DuckDBWarehouse
+
+REPO = Path(__file__).resolve().parents[1]
+DAY = "2026-11-18"  # the demo day: the bundled feeds (file: URLs, offline) have episodes on it
+
+
+def test_every_asset_has_owners_tags_and_a_code_version():
+    graph = defs().resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert {"feeds", "episodes", "transcripts", "claims", "topics", "daily_digest"} <= {
+        k.to_user_string() for k in keys
+    }
+    for key in keys:
+        node = graph.get(key)
+        name = key.to_user_string()
+        assert node.owners and all(o.startswith("team:") for o in node.owners), name
+        assert node.tags.get("stage") == node.group_name, name
+        assert node.code_version, name
+        table = catalog.TABLES.get(name)
+        if table:
+            assert node.tags["table"] == table
+            assert node.metadata["dagster/table_name"] == f"warehouse.main.{table}"
+            schema = node.metadata["dagster/column_schema"]
+            assert [c.name for c in schema.columns] == [c for c, _ in TABLES[table]]
+    assert graph.get(dg.AssetKey("transcripts")).tags["model"] == "faster-whisper"
+
+
+def test_code_versions_follow_the_code_not_its_comments():
+    before = "def f(x):\n    '''Doc.'''\n    return x + 1\n"
+    reworded = "# a comment\ndef f(x):\n    '''Other words.'''\n\n    return x + 1  # why\n"
+    changed = "def f(x):\n    return x + 2\n"
+    assert catalog._code_only(before) == catalog._code_only(reworded)
+    assert catalog._code_only(before) != catalog._code_only(changed)
+    digest = catalog.code_version("dagster_project.assets.digest")
+    assert digest == catalog.code_version("dagster_project.assets.digest")
+    assert digest != catalog.code_version("dagster_project.assets.topics")
+    # The lib modules an asset module uses count: the digest's ranking and rendering.
+    assert {"dagster_project.lib.ranking", "dagster_project.lib.digest"} <= catalog._lib_modules(
+        "dagster_project.assets.digest"
+    )
+
+
+@pytest.fixture
+def ingest(tmp_path):
+    wh = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+    resources = {
+        "data_home": DataHome(home=str(tmp_path), feeds_file=str(REPO / "feeds.yaml")),
+        "http": FeedClient(),
+        "warehouse": wh,
+    }
+    assets = catalog.describe([feeds, episodes], wh)
+
+    def run() -> dict[str, dg.AssetMaterialization]:
+        result = dg.materialize(assets, partition_key=DAY, resources=resources)
+        assert result.success
+        return {
+            m.asset_key.to_user_string(): m for m in result.asset_materializations_for_node("feeds")
+        } | {
+            m.asset_key.to_user_string(): m
+            for m in result.asset_materializations_for_node("episodes")
+        }
+
+    return run, wh
+
+
+def test_the_write_path_reports_row_counts_and_content_data_versions(ingest):
+    run, wh = ingest
+    first = run()
+    stored = wh.rows("episodes", date.fromisoformat(DAY))
+    assert stored, "the demo feeds have episodes on the demo day"
+    assert first["episodes"].metadata["dagster/row_count"].value == len(stored)
+    fetches = wh.rows("feed_fetches", date.fromisoformat(DAY))
+    assert first["feeds"].metadata["dagster/row_count"].value == len(fetches) == 4  # per feed
+    assert first["episodes"].tags["dagster/data_version_is_user_provided"] == "true"
+
+    again = run()
+    # The same episodes: the same data version, so nothing built on them is stale...
+    assert (
+        again["episodes"].tags["dagster/data_version"]
+        == first["episodes"].tags["dagster/data_version"]
+    )
+    # ...while the feeds were fetched again (a new fetched_at): a new version.
+    assert (
+        again["feeds"].tags["dagster/data_version"] != first["feeds"].tags["dagster/data_version"]
+    )
