@@ -19,11 +19,8 @@ from pathlib import Path
 
 import pytest
 
-# Rendering is moving to lib/render.py: this is the one import to change.
-try:
-    from dagster_project.lib.render import to_html as render_page
-except ImportError:
-    from dagster_project.lib.digest import to_html as render_page
+from dagster_project.lib.digest import Digest
+from dagster_project.lib.render import to_html
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("PODCAST_INSIGHTS_SCREENSHOTS", REPO / "data" / "screenshots"))
@@ -155,7 +152,7 @@ def browser(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("digests") / "2026-11-18.html"
-    path.write_text(render_page(digest()), encoding="utf-8")
+    path.write_text(to_html(Digest.model_validate(digest())), encoding="utf-8")
     return path
 
 
