@@ -26,6 +26,7 @@ warnings.filterwarnings(
 # `daily_digest_well_formed`; a check named nowhere keeps Dagster's ERROR).
 WARN_ONLY = {
     "transcripts_segments_valid",  # a bad segment costs a claim, not the day
+    "voices_match_segments",  # a voice row without its segment names nobody
     "claims_valid",  # great-expectations over claims: ids, text, score, times
     "claims_within_episode",  # a citation's seconds off its transcript
     "topics_unique_ids",  # duplicate topic ids; the digest's own blocking check catches harm

@@ -58,16 +58,3 @@ def test_a_tiny_mixed_cluster_dissolves_into_the_themes_its_claims_belong_to():
     labels = np.asarray([0, 0, 0, 1, 1, 1, 2, 2])
     settled = tl.settle(labels, e, merge=0.95, keep=0.35, join=0.5)
     assert settled.tolist() == [0, 0, 0, 1, 1, 1, 0, 1]
-
-
-def test_in_context_pulls_a_claim_towards_its_episode_neighbours_only():
-    from dagster_project.lib.topics import in_context
-
-    e = np.eye(4, dtype=np.float32)
-    rows = np.stack([e[0], e[1], e[2], e[3]])
-    moved = in_context(rows, ["a", "a", "a", "b"], weight=0.5)
-    assert np.allclose(np.linalg.norm(moved, axis=1), 1.0)
-    assert moved[1] @ e[0] > 0 and moved[1] @ e[2] > 0  # both neighbours in its episode
-    assert moved[2] @ e[3] == 0  # the next row is another episode's
-    assert np.allclose(moved[3], e[3])  # alone in its episode: unchanged
-    assert np.allclose(in_context(rows, ["a", "a", "a", "b"], weight=0.0), rows)

@@ -63,7 +63,12 @@ GUEST = {"name": "Priya Shah", "role": "guest"}
     [
         # the one listed host opens and closes
         (
-            [("Welcome back.", "speaker_1"), ("Prices rose.", "speaker_2"), ("Bye.", "speaker_1")],
+            [
+                ("Welcome back.", "speaker_1"),
+                ("Prices rose.", "speaker_2"),
+                ("Rents too.", "speaker_2"),
+                ("Bye.", "speaker_1"),
+            ],
             [HOST, GUEST],
             {"speaker_1": "Nadia Flores"},
         ),
@@ -72,6 +77,7 @@ GUEST = {"name": "Priya Shah", "role": "guest"}
             [
                 ("Welcome back.", "speaker_1"),
                 ("Hi, I'm Priya Shah, and I study shipping.", "speaker_2"),
+                ("Freight rates doubled.", "speaker_2"),
                 ("Bye.", "speaker_1"),
             ],
             [HOST, GUEST],
@@ -79,25 +85,51 @@ GUEST = {"name": "Priya Shah", "role": "guest"}
         ),
         # a first name, unique among the listed people
         (
-            [("I'm Priya, from the port authority.", "speaker_2"), ("Rates fell.", "speaker_1")],
+            [
+                ("I'm Priya, from the port authority.", "speaker_2"),
+                ("Rates fell.", "speaker_1"),
+                ("Ships wait.", "speaker_2"),
+                ("Why?", "speaker_1"),
+            ],
             [HOST, GUEST],
             {"speaker_2": "Priya Shah"},
         ),
         # two hosts listed: who opens and closes proves nothing
         (
-            [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_2"), ("Bye.", "speaker_1")],
+            [
+                ("Welcome.", "speaker_1"),
+                ("Rates fell.", "speaker_2"),
+                ("Again.", "speaker_2"),
+                ("Bye.", "speaker_1"),
+            ],
             [HOST, {"name": "Omar Diaz", "role": "host"}],
             {},
         ),
         # a different voice closes: no host by position
         (
-            [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_1"), ("Bye.", "speaker_2")],
+            [
+                ("Welcome.", "speaker_1"),
+                ("Rates fell.", "speaker_1"),
+                ("Prices rose.", "speaker_2"),
+                ("Bye.", "speaker_2"),
+            ],
             [HOST, GUEST],
             {},
         ),
         # one voice throughout, though a guest is listed: a voice not split, nobody named
         (
             [("Welcome.", "speaker_1"), ("Rates fell.", "speaker_1"), ("Bye.", "speaker_1")],
+            [HOST, GUEST],
+            {},
+        ),
+        # two people listed, one lasting voice and a one-off: the guest was heard as the host
+        (
+            [
+                ("Welcome.", "speaker_1"),
+                ("Hm, right.", "speaker_2"),
+                ("I'm Priya Shah.", "speaker_1"),
+                ("Bye.", "speaker_1"),
+            ],
             [HOST, GUEST],
             {},
         ),

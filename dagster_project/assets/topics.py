@@ -45,9 +45,10 @@ def topics(
         order_by="partition_date, feed, episode_guid, start_s, claim_id",
     )
     today = [i for i, c in enumerate(window) if c["partition_date"] == day]
-    own = topic_model.embed([c["text"] for c in window])
-    embeddings = tl.in_context(own, [(c["feed"], c["episode_guid"]) for c in window])
-    repeats = tl.show_repeats([c["feed"] for c in window], [c["episode_guid"] for c in window], own)
+    embeddings = topic_model.embed([c["text"] for c in window])
+    repeats = tl.show_repeats(
+        [c["feed"] for c in window], [c["episode_guid"] for c in window], embeddings
+    )
     keep = np.flatnonzero(~repeats)
     labels = np.full(len(window), tl.OUTLIER)
     keywords: dict[int, list[str]] = {}
@@ -85,8 +86,7 @@ def topics(
                 {
                     "claim_id": window[i]["claim_id"],
                     "topic_id": ids[t],
-                    # the sentence's own closeness: the headline is the most central claim
-                    "centrality": round(float(own[i] @ centroid), 4),
+                    "centrality": round(float(embeddings[i] @ centroid), 4),
                 }
             )
         kws = keywords.get(t, [])

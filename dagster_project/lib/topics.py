@@ -168,25 +168,3 @@ def label_from_keywords(keywords: Sequence[str], n: int = 3) -> str:
         if len(chosen) == n:
             break
     return " / ".join(chosen)
-
-
-def in_context(
-    embeddings: np.ndarray, episodes: Sequence[object], weight: float = tuning.CONTEXT_WEIGHT
-) -> np.ndarray:
-    """Each claim's embedding moved towards its neighbours in the same episode (unit length).
-
-    Shows discuss a theme over several sentences in a row, in words that differ from sentence
-    to sentence ("80 million drive for Thanksgiving", "airlines cancel 800 flights"); with its
-    neighbours' share, each claim carries the passage it sits in, so two sentences of a theme in
-    each of two shows find each other. `episodes` gives each row's episode, rows in speaking
-    order within an episode.
-    """
-    if weight <= 0 or len(embeddings) == 0:
-        return embeddings
-    out = np.array(embeddings, dtype=np.float64, copy=True)
-    for i in range(len(embeddings)):
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(embeddings) and episodes[j] == episodes[i]:
-                out[i] += weight * embeddings[j]
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return (out / np.where(norms == 0, 1, norms)).astype(embeddings.dtype)

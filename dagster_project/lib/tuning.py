@@ -37,11 +37,6 @@ TOPIC_WINDOW_DAYS = 7
 # survive a theme's drift, but different themes may share an id.
 TOPIC_ID_LOOKBACK_DAYS = 30
 STABLE_ID_SIMILARITY = 0.75
-# Each claim is clustered as itself plus this share of each neighbouring claim of its episode
-# (lib/topics.in_context). Higher: sparse themes (a sentence or two per show) form topics and a
-# theme's differently worded sentences hold together; but a theme's first and last sentences
-# lean towards the theme before and after. 0: every sentence on its own.
-CONTEXT_WEIGHT = 0.5
 # Below this many claims, cluster without UMAP (agglomerative on the embeddings): UMAP needs
 # neighbours, and its spectral layout fails on tiny inputs.
 UMAP_MIN_DOCS = 40

@@ -10,6 +10,8 @@ on evidence, and a segment only when it sits clearly inside its voice:
 - the one host the feed names, for the voice that both opens and closes the episode.
 
 Two names for one voice, or one name for two voices, is no evidence at all: nobody is named.
+Nor is anybody named when fewer voices were heard (more than once) than the feed lists people:
+two alike voices were then heard as one.
 """
 
 from __future__ import annotations
@@ -115,17 +117,19 @@ def name_voices(
     self-introduction only when no other listed person shares it.
     """
     names = sorted({p["name"] for p in people if p.get("name")})
+    voiced = [s.voice for s in segments if s.voice is not None]
+    lasting = {v for v in set(voiced) if voiced.count(v) >= 2}  # a voice heard more than once
+    if len(lasting) < len(names):
+        # Fewer voices than the people the feed lists: two of them were heard as one (alike
+        # voices), and a name given now would spread onto the other's words. Nobody is named.
+        return {}
     claims: dict[str, set[str]] = {}
     for seg in segments:
         if seg.voice is not None:
             for name in _introduced(seg.text, names):
                 claims.setdefault(seg.voice, set()).add(name)
     hosts = [p["name"] for p in people if (p.get("role") or "").lower() == "host" and p.get("name")]
-    voiced = [s.voice for s in segments if s.voice is not None]
-    # One voice all through an episode that lists a guest is a voice not split, not the host
-    # speaking every line: no host by position then.
-    split = len(set(voiced)) > 1 or len(people) <= 1
-    if host_opens_and_closes and len(hosts) == 1 and voiced and voiced[0] == voiced[-1] and split:
+    if host_opens_and_closes and len(hosts) == 1 and voiced and voiced[0] == voiced[-1]:
         claims.setdefault(voiced[0], set()).add(hosts[0])
     named = {voice: next(iter(found)) for voice, found in claims.items() if len(found) == 1}
     taken = list(named.values())
