@@ -15,4 +15,5 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 ruff check .
 ruff format --check .
+sqlfluff lint dbt
 pytest -m "" -q "$@"

@@ -4,7 +4,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN
 from dagster_project.resources.marts import DBT_DIR, DbtMarts, dbt_executable
@@ -14,12 +20,33 @@ class Translator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "marts"
 
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        # A run tests its own days only (dbt/macros/get_where_subquery.sql): each result
+        # belongs to the day's partition, so the UI shows which day failed.
+        return spec._replace(partitions_def=DAILY) if spec is not None else None
+
+
+class MartsConfig(dg.Config):
+    # Rebuild every day from scratch (after a model's columns change, dbt refuses to mix old and
+    # new rows and says so); the partition chosen only names the run.
+    full_refresh: bool = False
+
 
 def _manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    sources = [*DBT_DIR.glob("*.yml"), *DBT_DIR.glob("models/**/*")]
+    sources = [
+        *DBT_DIR.glob("*.yml"),
+        *(p for d in ("models", "macros", "tests") for p in DBT_DIR.glob(f"{d}/**/*")),
+    ]
     return any(p.stat().st_mtime > built for p in sources if p.is_file())
 
 
@@ -37,11 +64,14 @@ def build_marts() -> dg.AssetsDefinition:
         project=project,
         partitions_def=DAILY,
         backfill_policy=ONE_DAY_PER_RUN,
-        dagster_dbt_translator=Translator(),
+        # `topics` writes two tables (topics, claim_topics): two dbt sources, one asset.
+        dagster_dbt_translator=Translator(
+            DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+        ),
         name="marts",
     )
-    def marts(context: dg.AssetExecutionContext, dbt_marts: DbtMarts):
-        """Rebuilt from the whole warehouse after each day, with dbt's tests as asset checks."""
-        yield from dbt_marts.build(context)
+    def marts(context: dg.AssetExecutionContext, config: MartsConfig, dbt_marts: DbtMarts):
+        """The day's rows of each mart, rebuilt with dbt (vars: the day, top_k); tests as checks."""
+        yield from dbt_marts.build(context, full_refresh=config.full_refresh)
 
     return marts

@@ -1,10 +1,12 @@
 """dbt over the warehouse: the marts analysts read, built after each day's tables."""
 
+import json
 import os
 import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -12,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from dagster_project.lib import tuning
 from dagster_project.lib.settings import PROJECT_ROOT
 from dagster_project.resources.secrets import resolved
 
@@ -74,9 +77,44 @@ class DbtMarts(dg.ConfigurableResource):
                 else:
                     os.environ[k] = v
 
-    def build(self, context: dg.AssetExecutionContext) -> Iterator[Any]:
-        cli = DbtCliResource(
+    def dbt_vars(self, context: dg.AssetExecutionContext | None, all_days: bool = False) -> dict:
+        """The run's vars: its days (min_date..max_date, inclusive) and the digest's top_k.
+
+        Without days (`all_days`, or an unpartitioned run) dbt rebuilds every day.
+        """
+        found: dict[str, Any] = {"top_k": tuning.TOP_K}
+        partitioned = context is not None and (
+            context.has_partition_key or context.has_partition_key_range
+        )
+        if context is not None and partitioned and not all_days:
+            window = context.partition_time_window
+            # The window's end is exclusive: the last day is the one before it.
+            found["min_date"] = window.start.date().isoformat()
+            found["max_date"] = (window.end - timedelta(days=1)).date().isoformat()
+        return found
+
+    def build(self, context: dg.AssetExecutionContext, full_refresh: bool = False) -> Iterator[Any]:
+        """`dbt build` of the run's days; `full_refresh` rebuilds every day from scratch."""
+        dbt_vars = self.dbt_vars(context, all_days=full_refresh)
+        args = ["build", "--vars", json.dumps(dbt_vars)]
+        if full_refresh:
+            args.append("--full-refresh")
+        context.log.info(f"dbt {' '.join(args)}")
+        with self._environment():
+            yield from self._cli().cli(args, context=context).stream()
+
+    def run(self, args: list[str]) -> dict[str, Any]:
+        """Any dbt command outside a Dagster run (source freshness, a whole rebuild by hand).
+
+        Returns dbt's run results (run_results.json, or sources.json for `source freshness`).
+        """
+        with self._environment():
+            invocation = self._cli().cli(args, raise_on_error=False).wait()
+        artifact = "sources.json" if args[:2] == ["source", "freshness"] else "run_results.json"
+        results = invocation.get_artifact(artifact)
+        return {"success": invocation.is_successful(), **results}
+
+    def _cli(self) -> DbtCliResource:
+        return DbtCliResource(
             project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
         )
-        with self._environment():
-            yield from cli.cli(["build"], context=context).stream()

@@ -1,6 +1,6 @@
 -- One row per claim.
 select
-    cast(partition_date as varchar) || '/' || claim_id as claim_key,  -- an episode can move day
+    -- claim ids are unique within a day; an episode can move day, so the key carries the day
     partition_date,
     claim_id,
     feed,
@@ -9,5 +9,6 @@ select
     end_s,
     text,
     score,
-    speaker
+    speaker,
+    cast(partition_date as varchar) || '/' || claim_id as claim_key
 from {{ source('warehouse', 'claims') }}
