@@ -91,7 +91,7 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
             {"feed": "pc", "episode_guid": g, "segment_index": i, "start_s": 5.0 * i,
              "end_s": 5.0 * i + 4, "text": text, "source": "whisper"}
             for g, line in news.items()
-            for i, text in enumerate([tagline, line])
+            for i, text in enumerate([tagline, "Hello, and welcome.", line, "Thanks.", "Bye now."])
         ],
     )  # fmt: skip
     home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
@@ -109,7 +109,7 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
 def test_the_prior_of_where_a_sentence_sits_moves_the_balanced_odds():
     from dagster_project.lib.claim_classifier import with_prior
 
-    p = np.array([0.3, 0.5, 0.9])
+    p = np.array([0.35, 0.5, 0.9])
     assert np.allclose(with_prior(p, 0.5), p)  # an even prior changes nothing
     body, edge = with_prior(p, 0.68), with_prior(p, 0.08)
     assert (body > p).all() and (edge < p).all()
