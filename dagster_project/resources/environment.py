@@ -8,7 +8,7 @@ UI's config view show the variable's name, never its value.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import dagster as dg
@@ -53,10 +53,22 @@ def mailer_for(environ: Mapping[str, str]) -> Mailer:
     )
 
 
+def cache_numba(settings: Settings, environ: MutableMapping[str, str]) -> None:
+    """numba's compiled functions (UMAP, HDBSCAN, pynndescent) kept on disk under the data home.
+
+    numba reads NUMBA_CACHE_DIR when it is first imported, which the topic model does lazily,
+    after the definitions have loaded: set here, every process that runs a step (in-process,
+    a Celery worker, a pod) compiles once per data home instead of once per process, and needs
+    no writable site-packages. A value already in the environment wins.
+    """
+    environ.setdefault("NUMBA_CACHE_DIR", str(settings.home / "cache" / "numba"))
+
+
 def build_resources() -> dict[str, Any]:
     """The resources for this process's environment (read when the definitions load)."""
     env = os.environ
     settings = Settings.from_env(dict(env))
+    cache_numba(settings, env)
     warehouse = warehouse_for(settings, env)
     return {
         "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
