@@ -5,7 +5,7 @@ import dagster as dg
 from dagster_project.assets import audio, claims, digest, feeds, topics
 from dagster_project.assets.common import DAILY
 from dagster_project.assets.marts import build_marts
-from dagster_project.resources.environment import build_resources
+from dagster_project.resources.environment import build_resources, in_process_or_celery
 
 STAGES = [feeds, audio, claims, topics, digest]
 
@@ -24,6 +24,7 @@ def defs() -> dg.Definitions:
             dg.build_schedule_from_partitioned_job(daily_insights, hour_of_day=6, minute_of_hour=0)
         ],
         resources=build_resources(),
-        # One process per run: the models load once, and warehouse writes never overlap.
-        executor=dg.in_process_executor,
+        # One process per run by default (the models load once); on Celery workers with the run
+        # config in deploy/celery/, where pools keep warehouse writers and transcriptions apart.
+        executor=in_process_or_celery,
     )

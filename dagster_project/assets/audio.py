@@ -7,7 +7,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    TRANSCRIPTION_POOL,
+    Failures,
+    daily_asset,
+    finish,
+    partition_day,
+)
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, AudioTooLong, decoded_duration, suffix_for
 from dagster_project.lib.store import move_into_store, read_json, update_json, write_atomic
@@ -151,6 +158,9 @@ def _whisper(
     group_name="transcription",
     deps=[episode_audio],
     kinds={"python"},
+    # Limit it to the machine's cores: a backfill then never runs more transcriptions at once.
+    # Its warehouse reads and its one write are short and wait for the file's lock.
+    pool=TRANSCRIPTION_POOL,
 )
 def transcripts(
     context: dg.AssetExecutionContext,

@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN
+from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, WAREHOUSE_POOL
 from dagster_project.resources.marts import DBT_DIR, DbtMarts, dbt_executable
 
 
@@ -39,6 +39,7 @@ def build_marts() -> dg.AssetsDefinition:
         backfill_policy=ONE_DAY_PER_RUN,
         dagster_dbt_translator=Translator(),
         name="marts",
+        pool=WAREHOUSE_POOL,  # dbt opens the DuckDB file for the whole build, lock or not
     )
     def marts(context: dg.AssetExecutionContext, dbt_marts: DbtMarts):
         """Rebuilt from the whole warehouse after each day, with dbt's tests as asset checks."""
