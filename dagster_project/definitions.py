@@ -6,7 +6,7 @@ from dagster_project import catalog, checks, sensors
 from dagster_project.assets import audio, claims, digest, feeds, topics, voices
 from dagster_project.assets.common import DAILY
 from dagster_project.assets.marts import build_marts
-from dagster_project.resources.environment import build_resources
+from dagster_project.resources.environment import build_resources, in_process_or_celery
 
 STAGES = [feeds, audio, voices, claims, topics, digest]
 
@@ -43,6 +43,7 @@ def defs() -> dg.Definitions:
             sensors.later_days_sensor(assets),
         ],
         resources=resources,
-        # One process per run: the models load once, and warehouse writes never overlap.
-        executor=dg.in_process_executor,
+        # One process per run by default (the models load once); on Celery workers with the run
+        # config in deploy/celery/, where pools keep warehouse writers and transcriptions apart.
+        executor=in_process_or_celery,
     )

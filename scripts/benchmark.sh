@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quality benchmark on the tuning and held-out labelled spoken shows (renders them with
-# espeak-ng + ffmpeg), or speed.
+# espeak-ng + ffmpeg), speed and scale (ffmpeg), or memory against an episode's length (ffmpeg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,7 +14,7 @@ fi
 source scripts/env.sh
 case "${1:-quality}" in
   quality) python benchmarks/quality.py "${@:2}" ;;  # e.g. --script FILE, --json FILE
-  speed) python benchmarks/speed.py ;;
-  memory) python benchmarks/memory.py ;;
-  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed|memory]" >&2; exit 2 ;;
+  speed) python benchmarks/speed.py "${@:2}" ;;  # e.g. --episodes 1,2,4,8, --json FILE
+  memory) python benchmarks/memory.py "${@:2}" ;;  # e.g. --hours 2
+  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed [--episodes 1,2,4,8]|memory]" >&2; exit 2 ;;
 esac

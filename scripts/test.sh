@@ -13,6 +13,11 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "==> starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
 fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "==> starting Redis (the Celery broker of tests/test_celery.py)"
+  service redis-server start >/dev/null 2>&1 \
+    || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' >/dev/null || true
+fi
 ruff check .
 ruff format --check .
 sqlfluff lint dbt

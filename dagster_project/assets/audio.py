@@ -3,11 +3,17 @@
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    TRANSCRIPTION_POOL,
+    Failures,
+    daily_asset,
+    finish,
+    partition_day,
+)
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, AudioTooLong, decoded_duration, suffix_for
 from dagster_project.lib.store import move_into_store, read_json, update_json, write_atomic
@@ -102,14 +108,6 @@ def episode_audio(
     return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})
 
 
-def _audio_file(data_home: DataHome, sha256: str) -> Path:
-    """The stored audio with this content hash (audio/<sha[:2]>/<sha>.<ext>)."""
-    found = sorted((data_home.root / "audio" / sha256[:2]).glob(f"{sha256}.*"))
-    if not found:
-        raise OSError(f"stored audio {sha256} is missing")
-    return found[0]
-
-
 def _published_transcript(
     data_home: DataHome, http: FeedClient, ep: dict, allow_private: bool
 ) -> list[Segment]:
@@ -137,7 +135,7 @@ def _whisper(
     started = time.perf_counter()
     # episode_audio decoded the file to its end: its duration refuses an over-long one at once.
     segments, duration = transcriber.transcribe(
-        str(_audio_file(data_home, ep["audio_sha256"])), duration_s=ep["duration_s"]
+        str(data_home.audio_file(ep["audio_sha256"])), duration_s=ep["duration_s"]
     )
     write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
     context.log.info(
@@ -151,6 +149,9 @@ def _whisper(
     group_name="transcription",
     deps=[episode_audio],
     kinds={"python"},
+    # Limit it to the machine's cores: a backfill then never runs more transcriptions at once.
+    # Its warehouse reads and its one write are short and wait for the file's lock.
+    pool=TRANSCRIPTION_POOL,
 )
 def transcripts(
     context: dg.AssetExecutionContext,

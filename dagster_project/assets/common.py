@@ -23,9 +23,17 @@ DAILY = dg.DailyPartitionsDefinition(start_date=start_date_from_env().isoformat(
 # One run per day: a day's topics and novelty build on the days before it.
 ONE_DAY_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
+# Concurrency pools: the instance's limits apply when steps run in parallel (Celery workers, a
+# backfill's runs side by side); a pool without a limit, as in the default instance, holds no one.
+# DuckDB lets one process write a file at a time: steps that write tables share `warehouse`
+# (limit 1 for DuckDB). Transcription, the long step, has its own (limit: the cores).
+WAREHOUSE_POOL = "warehouse"
+TRANSCRIPTION_POOL = "transcription"
+
 
 def daily_asset(**kwargs: Any) -> Any:
-    """@dg.asset, partitioned by day, one day per run."""
+    """@dg.asset, partitioned by day, one day per run, in the warehouse pool unless told."""
+    kwargs.setdefault("pool", WAREHOUSE_POOL)
     return dg.asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
 
 

@@ -12,7 +12,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN
+from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, WAREHOUSE_POOL
 from dagster_project.resources.marts import DBT_DIR, DbtMarts, dbt_executable
 
 
@@ -69,6 +69,7 @@ def build_marts() -> dg.AssetsDefinition:
             DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
         ),
         name="marts",
+        pool=WAREHOUSE_POOL,  # dbt opens the DuckDB file for the whole build, lock or not
     )
     def marts(context: dg.AssetExecutionContext, config: MartsConfig, dbt_marts: DbtMarts):
         """The day's rows of each mart, rebuilt with dbt (vars: the day, top_k); tests as checks."""

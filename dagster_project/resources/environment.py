@@ -1,4 +1,5 @@
-"""The one place that decides the environment: which warehouse, which mail server, which paths.
+"""The one place that decides the environment: which warehouse, which mail server, which paths,
+and where a run's steps execute (in the run's own process, or on Celery workers).
 
 Secrets (the warehouse URL, which may carry a password, and the SMTP password) reach resources as
 `dg.EnvVar`: Dagster resolves them when a run starts, so run snapshots in the instance and the
@@ -8,10 +9,11 @@ UI's config view show the variable's name, never its value.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import dagster as dg
+from dagster_celery import celery_executor
 
 from dagster_project.lib.settings import Settings
 from dagster_project.resources.http import FeedClient
@@ -57,10 +59,22 @@ def mailer_for(environ: Mapping[str, str], to: str = "PODCAST_INSIGHTS_SMTP_TO")
     )
 
 
+def cache_numba(settings: Settings, environ: MutableMapping[str, str]) -> None:
+    """numba's compiled functions (UMAP, HDBSCAN, pynndescent) kept on disk under the data home.
+
+    numba reads NUMBA_CACHE_DIR when it is first imported, which the topic model does lazily,
+    after the definitions have loaded: set here, every process that runs a step (in-process,
+    a Celery worker, a pod) compiles once per data home instead of once per process, and needs
+    no writable site-packages. A value already in the environment wins.
+    """
+    environ.setdefault("NUMBA_CACHE_DIR", str(settings.home / "cache" / "numba"))
+
+
 def build_resources() -> dict[str, Any]:
     """The resources for this process's environment (read when the definitions load)."""
     env = os.environ
     settings = Settings.from_env(dict(env))
+    cache_numba(settings, env)
     warehouse = warehouse_for(settings, env)
     return {
         "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
@@ -79,3 +93,41 @@ def build_resources() -> dict[str, Any]:
             else DbtMarts(duckdb_path=warehouse.path)
         ),
     }
+
+
+def _delegate(
+    init_context: dg.InitExecutorContext, executor_def: dg.ExecutorDefinition, config: dict
+) -> dg.Executor:
+    return executor_def.executor_creation_fn(
+        dg.InitExecutorContext(
+            job=init_context.job,
+            executor_def=executor_def,
+            executor_config=config,
+            instance=init_context.instance,
+        )
+    )
+
+
+@dg.executor(
+    name="in_process_or_celery",
+    config_schema=dg.Field(
+        dg.Selector(
+            {
+                "in_process": dg.in_process_executor.config_schema.as_field(),
+                "celery": celery_executor.config_schema.as_field(),
+            }
+        ),
+        default_value={"in_process": {}},
+    ),
+    requirements=lambda config: (
+        dg.multiple_process_executor_requirements() if "celery" in config else []
+    ),
+)
+def in_process_or_celery(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """Every step in the run's process (the default: models load once, nothing to set up), or,
+    with `execution: {config: {celery: {broker: ...}}}` in the run config (deploy/celery/), each
+    step as a Celery task that any worker on the broker picks up."""
+    config = init_context.executor_config
+    if "celery" in config:
+        return _delegate(init_context, celery_executor, config["celery"])
+    return _delegate(init_context, dg.in_process_executor, config["in_process"])
