@@ -122,6 +122,15 @@ GUEST = {"name": "Priya Shah", "role": "guest"}
             [HOST, GUEST],
             {},
         ),
+        # two people listed, one voice with nearly every line and a short split-off: the guest
+        # was heard as the host, and the split-off is not the guest
+        (
+            [("Welcome.", "speaker_1")] * 11
+            + [("Hm.", "speaker_2"), ("Right.", "speaker_2")]
+            + [("Bye.", "speaker_1")],
+            [HOST, GUEST],
+            {},
+        ),
         # two people listed, one lasting voice and a one-off: the guest was heard as the host
         (
             [

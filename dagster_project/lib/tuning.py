@@ -83,5 +83,9 @@ VOICE_SAME_SIMILARITY = 0.8
 # A segment is named only when it is this much closer to its own voice than to any other.
 # Higher: fewer lines named; lower: a line between two voices may take the wrong one's name.
 VOICE_MARGIN = 0.05
+# Names are given only when at least as many voices as the feed lists people each speak this
+# share of an episode's segments; fewer means two people were heard as one voice. Higher: fewer
+# episodes named (a quiet guest stops all naming); lower: a merged voice may carry a name.
+VOICE_MIN_SHARE = 0.15
 # Segments shorter than this carry too little voice to embed; they stay without a voice.
 VOICE_MIN_SEGMENT_S = 1.0

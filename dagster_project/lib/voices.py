@@ -10,8 +10,8 @@ on evidence, and a segment only when it sits clearly inside its voice:
 - the one host the feed names, for the voice that both opens and closes the episode.
 
 Two names for one voice, or one name for two voices, is no evidence at all: nobody is named.
-Nor is anybody named when fewer voices were heard (more than once) than the feed lists people:
-two alike voices were then heard as one.
+Nor is anybody named when fewer voices speak a real share of the episode than the feed lists
+people: two alike voices were then heard as one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_SAME_SIMILARITY
+from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_MIN_SHARE, VOICE_SAME_SIMILARITY
 
 # "This is <name>" is left out: hosts say it of their guests as often as of themselves.
 _INTRO = re.compile(r"\b(?:i'm|i am|my name is)\s+(.{2,60})", re.IGNORECASE)
@@ -109,7 +109,11 @@ def _introduced(text: str, people: Sequence[str]) -> set[str]:
 
 
 def name_voices(
-    segments: Sequence[Voiced], people: Sequence[dict], *, host_opens_and_closes: bool = True
+    segments: Sequence[Voiced],
+    people: Sequence[dict],
+    *,
+    host_opens_and_closes: bool = True,
+    share: float = VOICE_MIN_SHARE,
 ) -> dict[str, str]:
     """{voice: name} for the voices the episode's evidence names; the rest stay unnamed.
 
@@ -118,7 +122,9 @@ def name_voices(
     """
     names = sorted({p["name"] for p in people if p.get("name")})
     voiced = [s.voice for s in segments if s.voice is not None]
-    lasting = {v for v in set(voiced) if voiced.count(v) >= 2}  # a voice heard more than once
+    # A voice that speaks a real share of the episode (a one-off "Huh, right." split from the
+    # rest is not one of the people talking).
+    lasting = {v for v in set(voiced) if voiced.count(v) >= max(2, share * len(voiced))}
     if len(lasting) < len(names):
         # Fewer voices than the people the feed lists: two of them were heard as one (alike
         # voices), and a name given now would spread onto the other's words. Nobody is named.
