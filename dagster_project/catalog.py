@@ -7,15 +7,11 @@ Applied to the stages' assets in definitions.py, so the asset modules stay about
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import inspect
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.lib.content_key import source_version
 from dagster_project.resources.warehouse import Warehouse, table_metadata
 
 # The warehouse table each asset writes: its row count and column schema show in the UI.
@@ -49,42 +45,9 @@ MODELS = {
 
 
 def code_version(module: str) -> str:
-    """A hash of an asset module's code and of the `lib/` modules it uses.
-
-    Comments, docstrings and formatting do not count (the syntax tree is hashed), so the
-    version moves only when what runs changes, and Dagster then marks the asset's
-    materialized days as built by older code.
-    """
-    digest = hashlib.sha256()
-    for name in sorted({module, *_lib_modules(module)}):
-        source = Path(inspect.getsourcefile(sys.modules[name]) or "").read_text()
-        digest.update(name.encode() + b"\0" + _code_only(source).encode() + b"\0")
-    return digest.hexdigest()[:12]
-
-
-def _lib_modules(module: str) -> set[str]:
-    """The dagster_project.lib modules a module names among its globals."""
-    found = set()
-    for value in vars(sys.modules[module]).values():
-        owner = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", "")
-        if isinstance(owner, str) and owner.startswith("dagster_project.lib."):
-            found.add(owner)
-    return found
-
-
-def _code_only(source: str) -> str:
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, include_attributes=False)
+    """A hash of an asset module's code and of the `lib/` modules it uses (comments and
+    docstrings aside): Dagster marks days built by older code when it moves."""
+    return source_version(module)
 
 
 def describe(

@@ -10,6 +10,7 @@ import pytest
 from dagster_project import catalog
 from dagster_project.assets.feeds import episodes, feeds
 from dagster_project.definitions import defs
+from dagster_project.lib.content_key import code_only, lib_modules
 from dagster_project.lib.schema import TABLES
 from dagster_project.resources.http import FeedClient
 from dagster_project.resources.storage import DataHome
@@ -44,13 +45,13 @@ def test_code_versions_follow_the_code_not_its_comments():
     before = "def f(x):\n    '''Doc.'''\n    return x + 1\n"
     reworded = "# a comment\ndef f(x):\n    '''Other words.'''\n\n    return x + 1  # why\n"
     changed = "def f(x):\n    return x + 2\n"
-    assert catalog._code_only(before) == catalog._code_only(reworded)
-    assert catalog._code_only(before) != catalog._code_only(changed)
+    assert code_only(before) == code_only(reworded)
+    assert code_only(before) != code_only(changed)
     digest = catalog.code_version("dagster_project.assets.digest")
     assert digest == catalog.code_version("dagster_project.assets.digest")
     assert digest != catalog.code_version("dagster_project.assets.topics")
     # The lib modules an asset module uses count: the digest's ranking and rendering.
-    assert {"dagster_project.lib.ranking", "dagster_project.lib.digest"} <= catalog._lib_modules(
+    assert {"dagster_project.lib.ranking", "dagster_project.lib.digest"} <= lib_modules(
         "dagster_project.assets.digest"
     )
 

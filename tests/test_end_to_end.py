@@ -61,6 +61,7 @@ def demo_run(tmp_path_factory):
         "warehouse": definitions.resources["warehouse"],
         "manifest": manifest,
         "server": server,
+        "feeds": str(feeds),
     }
     mp.undo()
     server.close()
@@ -146,6 +147,28 @@ def test_the_rerun_reuses_audio_and_transcripts_and_gives_the_same_digest(demo_r
     assert digest(demo_run) == demo_run["first_digest"]
 
 
+def test_the_rerun_does_no_model_work_and_skips_dbt(demo_run):
+    """Inputs, settings and code unchanged: the model stages and dbt report their stored
+    results (same row counts and data versions) instead of working again."""
+    for node in ("voices", "claims", "topics"):
+        first = demo_run["first"].asset_materializations_for_node(node)[0]
+        second = demo_run["second"].asset_materializations_for_node(node)[0]
+        assert "unchanged" not in first.metadata, node
+        assert second.metadata["unchanged"].value is True, node
+        assert second.metadata["dagster/row_count"] == first.metadata["dagster/row_count"], node
+        assert second.tags["dagster/data_version"] == first.tags["dagster/data_version"], node
+    marts = demo_run["second"].asset_materializations_for_node("marts")
+    assert marts and all(m.metadata["unchanged"].value is True for m in marts)
+    first_marts = {
+        m.asset_key: m.metadata["dagster/row_count"]
+        for m in demo_run["first"].asset_materializations_for_node("marts")
+    }
+    assert {m.asset_key: m.metadata["dagster/row_count"] for m in marts} == first_marts
+    assert first_marts[dg.AssetKey("show_days")].value > 0
+    checks = demo_run["second"].get_asset_check_evaluations()
+    assert {e.check_name for e in checks} >= {"unique_stg_claims_claim_key"}
+
+
 def test_the_dbt_marts_are_built_with_their_tests(demo_run):
     wh = demo_run["warehouse"]
     featured = wh.query(
@@ -156,6 +179,35 @@ def test_the_dbt_marts_are_built_with_their_tests(demo_run):
     assert sum(r["episodes"] for r in shows) == 8
     checks = {e.check_name for e in demo_run["first"].get_asset_check_evaluations()}
     assert "unique_stg_claims_claim_key" in checks  # dbt tests run as asset checks
+
+
+RERUN = """
+import json, sys
+import dagster as dg
+from dagster_project.definitions import defs
+result = defs().resolve_job_def("daily_insights").execute_in_process(
+    partition_key=sys.argv[1], instance=dg.DagsterInstance.ephemeral()
+)
+heavy = ["torch", "spacy", "faster_whisper", "bertopic", "sentence_transformers", "resemblyzer"]
+print(json.dumps({"success": result.success, "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def test_a_rerun_in_a_new_process_imports_no_model(demo_run):
+    """The scheduled rerun of a finished day, as its own process: no model library is even
+    imported, and the digest stays the same."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PODCAST_INSIGHTS_HOME": str(demo_run["home"])}
+    env["PODCAST_INSIGHTS_FEEDS"] = demo_run["feeds"]
+    out = subprocess.run(
+        [sys.executable, "-c", RERUN, DAY], env=env, capture_output=True, text=True, check=True
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"success": True, "loaded": []}
+    assert digest(demo_run) == demo_run["first_digest"]
 
 
 def _spoken_by(manifest_episode: dict, start_s: float, end_s: float) -> str | None:

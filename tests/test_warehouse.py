@@ -66,6 +66,39 @@ def test_postgres_partitions(postgres_wh):
     exercise(postgres_wh)
 
 
+def input_keys(wh):
+    """A day written from inputs with a key is unchanged for that key only; the key of a
+    table's days follows their content, not the act of writing them."""
+    claim = {"claim_id": "a", "feed": "f", "episode_guid": "g", "text": "Rates rose.", "score": 1.0}
+    empty = wh.versions([("claims", DAY, DAY)])
+    wh.replace_partition("claims", DAY, [claim], inputs_key="k1")
+    written = wh.versions([("claims", DAY, DAY)])
+    assert written != empty
+    assert wh.unchanged(["claims"], DAY, "k1")
+    assert not wh.unchanged(["claims"], DAY, "k2")
+    assert not wh.unchanged(["claims", "topics"], DAY, "k1")  # topics never written that day
+    wh.replace_partition("claims", DAY, [claim], inputs_key="k2")  # same rows, other inputs
+    assert wh.versions([("claims", DAY, DAY)]) == written
+    assert not wh.unchanged(["claims"], DAY, "k1")
+    wh.replace_partition("claims", DAY, [{**claim, "text": "Rates fell."}])
+    assert wh.versions([("claims", DAY, DAY)]) not in (written, empty)
+    assert not wh.unchanged(["claims"], DAY, "k2")  # written without a key: always made again
+    # another day or another table leaves this span's key alone
+    before = wh.versions([("claims", DAY, DAY)])
+    wh.replace_partition("claims", date(2026, 11, 19), [claim])
+    wh.replace_partition("topics", DAY, [{"topic_id": "t"}])
+    assert wh.versions([("claims", DAY, DAY)]) == before
+
+
+def test_duckdb_input_keys(tmp_path):
+    input_keys(duckdb_wh(tmp_path))
+
+
+@pytest.mark.postgres
+def test_postgres_input_keys(postgres_wh):
+    input_keys(postgres_wh)
+
+
 def test_an_older_warehouse_gains_new_columns_and_keeps_its_rows(tmp_path):
     import duckdb
 

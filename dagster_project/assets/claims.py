@@ -9,7 +9,14 @@ from datetime import date, timedelta
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.common import DAILY, daily_asset, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    daily_asset,
+    finish,
+    inputs_key,
+    partition_day,
+    unchanged,
+)
 from dagster_project.assets.voices import episode_persons, voices
 from dagster_project.lib import claims as rules
 from dagster_project.lib.claim_classifier import (
@@ -18,6 +25,7 @@ from dagster_project.lib.claim_classifier import (
     load_examples,
     with_prior,
 )
+from dagster_project.lib.content_key import source_version
 from dagster_project.lib.timing import join_segments
 from dagster_project.lib.topics import show_repeats
 from dagster_project.lib.transcript_formats import Segment
@@ -111,6 +119,23 @@ def claims(
     (banter, thanks, intros, outros) from claims by what the sentence says as a whole.
     """
     day = partition_day(context)
+    key = inputs_key(
+        context,
+        warehouse,
+        [
+            ("episodes", day, day),
+            ("transcript_segments", day, day),
+            ("segment_voices", day, day),
+            # the show's earlier claims, against which its repeated lines are found
+            ("claims", day - timedelta(days=SHOW_REPEAT_WINDOW_DAYS), day - timedelta(days=1)),
+        ],
+        nlp.model_dump(),
+        topic_model.model_dump(),
+        examples_key(),
+        source_version("dagster_project.resources.models"),
+    )
+    if done := unchanged(context, warehouse, ["claims"], key):
+        return done
     by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day):
         by_episode[(r["feed"], r["episode_guid"])].append(r)
@@ -182,7 +207,7 @@ def claims(
             # Quality orders claims: how specific the sentence is, and how surely a claim.
             rows.append({**c, "score": round(0.5 * c["score"] + 0.5 * float(p), 3)})
             del rows[-1]["prior"]
-    warehouse.replace_partition("claims", day, rows)
+    warehouse.replace_partition("claims", day, rows, inputs_key=key)
     context.log.info(f"sentences left out, by reason: {dict(rejected)}")
     return finish(
         context,

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_project.lib.content_key import content_key
 from dagster_project.lib.settings import start_date_from_env
 from dagster_project.resources.warehouse import Warehouse
 
@@ -79,6 +80,28 @@ class Failures:
     def save(self, warehouse: Warehouse, day: date) -> int:
         warehouse.replace_partition("failures", day, self.rows, where={"stage": self.stage})
         return len(self.rows)
+
+
+def inputs_key(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    spans: list[tuple[str, date, date]],
+    *settings: Any,
+) -> str:
+    """The key of what this step would make: the days of the tables it reads (by content),
+    its settings, and its code (the asset's code version; pass models' modules in `settings`)."""
+    spec = context.assets_def.specs_by_key[context.asset_key]
+    return content_key(spec.code_version, settings, warehouse.versions(spans))
+
+
+def unchanged(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, tables: list[str], key: str
+) -> dg.MaterializeResult | None:
+    """The step's result when its tables were already made from inputs with this key."""
+    if not warehouse.unchanged(tables, partition_day(context), key):
+        return None
+    context.log.info(f"done: unchanged, its inputs, settings and code are those of {key}")
+    return dg.MaterializeResult(metadata={"unchanged": True, "inputs_key": key})
 
 
 def finish(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dg.MaterializeResult:

@@ -1,6 +1,8 @@
 """marts: the dbt models over the warehouse tables (dbt/), one Dagster asset per model."""
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -13,7 +15,18 @@ from dagster_dbt import (
 )
 
 from dagster_project.assets.common import DAILY, ONE_DAY_PER_RUN, WAREHOUSE_POOL
-from dagster_project.resources.marts import DBT_DIR, DbtMarts, dbt_executable
+from dagster_project.lib.content_key import content_key
+from dagster_project.lib.store import write_atomic
+from dagster_project.resources.marts import (
+    DBT_DIR,
+    DbtMarts,
+    dbt_executable,
+    project_files,
+    project_files_key,
+    source_tables,
+)
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import Warehouse
 
 
 class Translator(DagsterDbtTranslator):
@@ -43,11 +56,86 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    sources = [
-        *DBT_DIR.glob("*.yml"),
-        *(p for d in ("models", "macros", "tests") for p in DBT_DIR.glob(f"{d}/**/*")),
-    ]
-    return any(p.stat().st_mtime > built for p in sources if p.is_file())
+    return any(p.stat().st_mtime > built for p in project_files())
+
+
+def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata a stored result keeps: plain numbers, text and flags (row counts are
+    counted afresh: the topic dimension spans days, and later days add to it)."""
+    found = {}
+    for k, v in metadata.items():
+        if k == "dagster/row_count":
+            continue
+        value = getattr(v, "value", v)
+        if isinstance(value, (str, int, float, bool)):
+            found[k] = value
+    return found
+
+
+def _count(warehouse: Warehouse, table: str, days: list[str] | None) -> int | None:
+    """The model's rows on the run's days; all its rows if it has no days; None if it is not
+    there (a model that failed to build)."""
+    queries = [(f"SELECT COUNT(*) AS n FROM {table}", [])]
+    if days:
+        queries.insert(0, (f"{queries[0][0]} WHERE partition_date BETWEEN ? AND ?", days))
+    for sql, params in queries:
+        try:
+            return warehouse.query(sql, params)[0]["n"]
+        except Exception:  # no partition_date column (the topic dimension), or no table
+            continue
+    return None
+
+
+def with_row_counts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, events: list[Any], dbt_vars: dict
+) -> list[Any]:
+    """Each built model's `dagster/row_count`: its rows on the run's days (all, for a model
+    without days), counted after dbt let go of the warehouse."""
+    days = [dbt_vars["min_date"], dbt_vars["max_date"]] if "min_date" in dbt_vars else None
+    counted = []
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.assets_def.keys_by_output_name[event.output_name]
+            found = _count(warehouse, warehouse.qualified(key.path[-1]), days)
+            if found is not None:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": found})
+        counted.append(event)
+    return counted
+
+
+def recorded(events: list[Any]) -> list[dict[str, Any]]:
+    """dbt's results as stored beside their key, to be reported again by a run that skips."""
+    stored = []
+    for event in events:
+        if isinstance(event, dg.Output):
+            stored.append({"output": event.output_name, "metadata": _plain(event.metadata)})
+        elif isinstance(event, dg.AssetCheckResult):
+            stored.append(
+                {
+                    "check": event.check_name,
+                    "asset_key": list(event.asset_key.path) if event.asset_key else None,
+                    "passed": event.passed,
+                    "severity": event.severity.value,
+                    "metadata": _plain(event.metadata),
+                }
+            )
+    return stored
+
+
+def replay(stored: list[dict[str, Any]], key: str) -> Iterator[Any]:
+    """The stored results of the dbt build these sources, project and vars had."""
+    for item in stored:
+        metadata = {**item["metadata"], "unchanged": True, "inputs_key": key}
+        if "output" in item:
+            yield dg.Output(None, output_name=item["output"], metadata=metadata)
+        else:
+            yield dg.AssetCheckResult(
+                check_name=item["check"],
+                asset_key=dg.AssetKey(item["asset_key"]) if item["asset_key"] else None,
+                passed=item["passed"],
+                severity=dg.AssetCheckSeverity(item["severity"]),
+                metadata=metadata,
+            )
 
 
 def build_marts() -> dg.AssetsDefinition:
@@ -71,8 +159,41 @@ def build_marts() -> dg.AssetsDefinition:
         name="marts",
         pool=WAREHOUSE_POOL,  # dbt opens the DuckDB file for the whole build, lock or not
     )
-    def marts(context: dg.AssetExecutionContext, config: MartsConfig, dbt_marts: DbtMarts):
-        """The day's rows of each mart, rebuilt with dbt (vars: the day, top_k); tests as checks."""
-        yield from dbt_marts.build(context, full_refresh=config.full_refresh)
+    def marts(
+        context: dg.AssetExecutionContext,
+        config: MartsConfig,
+        dbt_marts: DbtMarts,
+        data_home: DataHome,
+        warehouse: Warehouse,
+    ):
+        """The day's rows of each mart, rebuilt with dbt (vars: the day, top_k); tests as checks.
+
+        dbt runs only when what it reads changed: the key of its sources' rows (every day, as
+        the topic dimension spans days), the dbt project's files and the vars. A run with a
+        stored key reports the stored test outcomes, and counts the rows, without dbt.
+        """
+        dbt_vars = dbt_marts.dbt_vars(context, all_days=config.full_refresh)
+        key = content_key(
+            dbt_vars,
+            project_files_key(),
+            warehouse.versions([(t, date.min, date.max) for t in source_tables()]),
+        )
+        stored = data_home.path("marts", f"{key}.json")
+        if stored.exists() and not config.full_refresh:
+            context.log.info(f"dbt skipped: its sources, project and vars are those of {key}")
+            yield from with_row_counts(
+                context, warehouse, list(replay(json.loads(stored.read_text()), key)), dbt_vars
+            )
+            return
+        events, failed = [], None
+        try:
+            for event in dbt_marts.build(context, full_refresh=config.full_refresh):
+                events.append(event)
+        except Exception as exc:  # a failing model or blocking test: report what dbt found
+            failed = exc
+        yield from with_row_counts(context, warehouse, events, dbt_vars)
+        if failed is not None:
+            raise failed
+        write_atomic(stored, json.dumps(recorded(events)))
 
     return marts

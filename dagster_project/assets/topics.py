@@ -11,11 +11,14 @@ from dagster_project.assets.common import (
     DAILY,
     daily_asset,
     finish,
+    inputs_key,
     partition_day,
     previous_day,
+    unchanged,
 )
 from dagster_project.lib import topics as tl
 from dagster_project.lib import tuning
+from dagster_project.lib.content_key import source_version
 from dagster_project.resources.models import TopicModeler
 from dagster_project.resources.warehouse import Warehouse
 
@@ -38,6 +41,20 @@ def topics(
 ) -> dg.MaterializeResult:
     """The themes the day's claims belong to: keywords, label and support across shows."""
     day = partition_day(context)
+    key = inputs_key(
+        context,
+        warehouse,
+        [
+            ("claims", day - timedelta(days=config.window_days - 1), day),
+            # the earlier topics whose ids today's themes may take
+            ("topics", day - timedelta(days=config.id_lookback_days), day - timedelta(days=1)),
+        ],
+        config.model_dump(),
+        topic_model.model_dump(),
+        source_version("dagster_project.resources.models"),
+    )
+    if done := unchanged(context, warehouse, ["topics", "claim_topics"], key):
+        return done
     window = warehouse.rows(
         "claims",
         day - timedelta(days=config.window_days - 1),
@@ -103,8 +120,8 @@ def topics(
             }
         )
     topic_rows.sort(key=lambda r: (-r["podcasts"], -r["claims"], r["topic_id"]))
-    warehouse.replace_partition("topics", day, topic_rows)
-    warehouse.replace_partition("claim_topics", day, assignment_rows)
+    warehouse.replace_partition("topics", day, topic_rows, inputs_key=key)
+    warehouse.replace_partition("claim_topics", day, assignment_rows, inputs_key=key)
     preview = [
         {k: r[k] for k in ("topic_id", "label", "podcasts", "episodes", "claims")}
         for r in topic_rows[:15]

@@ -9,9 +9,18 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.assets.audio import transcripts
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import (
+    DAILY,
+    Failures,
+    daily_asset,
+    finish,
+    inputs_key,
+    partition_day,
+    unchanged,
+)
 from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
+from dagster_project.lib.content_key import source_version
 from dagster_project.lib.store import write_atomic
 from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_SAME_SIMILARITY
 from dagster_project.resources.models import Nlp
@@ -61,6 +70,16 @@ def voices(
     and closes the episode. Published transcripts carry their own speakers and are left alone.
     """
     day = partition_day(context)
+    key = inputs_key(
+        context,
+        warehouse,
+        [("episodes", day, day), ("transcript_segments", day, day)],
+        nlp.model_dump(),
+        speaker_encoder.settings_key(),
+        source_version("dagster_project.resources.voices"),
+    )
+    if done := unchanged(context, warehouse, ["segment_voices"], key):
+        return done
     failures = Failures(context, "voices")
     segments: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
@@ -103,7 +122,7 @@ def voices(
                     "speaker": name,
                 }
             )
-    warehouse.replace_partition("segment_voices", day, rows)
+    warehouse.replace_partition("segment_voices", day, rows, inputs_key=key)
     failed = failures.save(warehouse, day)
     return finish(context, {**counts, "segments": len(rows), "failed": failed})
 

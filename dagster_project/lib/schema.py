@@ -115,6 +115,16 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("delivered_at", "TIMESTAMP"),
         ("detail", "TEXT"),
     ],
+    # Bookkeeping: what each day of each data table holds (a hash of its rows) and the key of the
+    # inputs, settings and code it was made from. A stage whose inputs key matches skips its work.
+    "table_versions": [
+        ("partition_date", "DATE"),
+        ("table_name", "TEXT"),
+        ("rows_sha256", "TEXT"),
+        ("row_count", "INTEGER"),
+        ("inputs_key", "TEXT"),
+        ("written_at", "TIMESTAMP"),
+    ],
 }
 
 

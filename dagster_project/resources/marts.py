@@ -12,13 +12,35 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import dagster as dg
+import yaml
 from dagster_dbt import DbtCliResource
 
 from dagster_project.lib import tuning
+from dagster_project.lib.content_key import content_key
 from dagster_project.lib.settings import PROJECT_ROOT
 from dagster_project.resources.secrets import resolved
 
 DBT_DIR = PROJECT_ROOT / "dbt"
+
+
+def source_tables() -> list[str]:
+    """The warehouse tables dbt reads (its sources, dbt/models/staging/sources.yml)."""
+    spec = yaml.safe_load((DBT_DIR / "models" / "staging" / "sources.yml").read_text())
+    return sorted(t["name"] for source in spec["sources"] for t in source["tables"])
+
+
+def project_files() -> list[Path]:
+    """The dbt project's own files: its settings, models, macros and tests."""
+    files = [
+        *DBT_DIR.glob("*.yml"),
+        *(p for d in ("models", "macros", "tests") for p in DBT_DIR.glob(f"{d}/**/*")),
+    ]
+    return sorted(p for p in files if p.is_file())
+
+
+def project_files_key() -> str:
+    """The content of the dbt project's files: a changed model or test builds again."""
+    return content_key([(str(p.relative_to(DBT_DIR)), p.read_text()) for p in project_files()])
 
 
 def dbt_executable() -> str:

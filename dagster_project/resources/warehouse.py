@@ -10,7 +10,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlparse
@@ -19,6 +19,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from dagster_project.lib import exports
+from dagster_project.lib.content_key import content_key, rows_hash
 from dagster_project.lib.schema import (
     TABLES,
     add_column_statements,
@@ -41,7 +42,7 @@ def plain(value: Any) -> Any:
 
 
 # Bookkeeping tables: a step's record of its own run (timestamps, errors), not the data it made.
-NOT_DATA = {"failures", "deliveries"}
+NOT_DATA = {"failures", "deliveries", "table_versions"}
 
 
 class WarehouseUnavailable(Exception):
@@ -106,8 +107,13 @@ class Warehouse(dg.ConfigurableResource):
         partition_date: date,
         rows: Sequence[Mapping[str, Any]],
         where: Mapping[str, Any] | None = None,
+        inputs_key: str | None = None,
     ) -> int:
-        """Delete the partition's rows (narrowed by `where`), insert `rows`: idempotent."""
+        """Delete the partition's rows (narrowed by `where`), insert `rows`: idempotent.
+
+        A whole day of a data table is recorded in `table_versions` in the same transaction:
+        the hash of its rows and `inputs_key`, the key of what the rows were made from.
+        """
         cols = columns(table)
         conds = ["partition_date = ?", *[f"{k} = ?" for k in (where or {})]]
         params = [plain(v) for v in [partition_date, *(where or {}).values()]]
@@ -121,14 +127,75 @@ class Warehouse(dg.ConfigurableResource):
             cur.execute(self._sql(f"DELETE FROM {table} WHERE {' AND '.join(conds)}"), params)
             if values:
                 cur.executemany(self._sql(insert), values)
+            version = rows_hash(values)
+            if where is None and table not in NOT_DATA:
+                self._record_version(cur, table, partition_date, version, len(values), inputs_key)
             # The whole day as stored (a `where` write replaced only part of it), read in the
             # same transaction, exported while this connection still keeps other writers out.
             day = self._partition(cur, table, partition_date) if self.exports_dir else None
             con.commit()
             if day is not None:
                 self._export(table, partition_date, day)
-        self._report_write(table, values)
+        self._report_write(table, len(values), version)
         return len(values)
+
+    def _record_version(
+        self,
+        cur: Any,
+        table: str,
+        partition_date: date,
+        version: str,
+        count: int,
+        inputs_key: str | None,
+    ) -> None:
+        cur.execute(
+            self._sql("DELETE FROM table_versions WHERE partition_date = ? AND table_name = ?"),
+            [partition_date, table],
+        )
+        cur.execute(
+            self._sql(
+                "INSERT INTO table_versions (partition_date, table_name, rows_sha256, row_count,"
+                " inputs_key, written_at) VALUES (?, ?, ?, ?, ?, ?)"
+            ),
+            [partition_date, table, version, count, inputs_key, datetime.now(UTC)],
+        )
+
+    def versions(self, spans: Sequence[tuple[str, date, date]]) -> str:
+        """One key for the content of days start..end (inclusive) of each table named."""
+        found = []
+        for table, start, end in spans:
+            found.append(
+                [
+                    (str(r["partition_date"]), r["rows_sha256"])
+                    for r in self.query(
+                        "SELECT partition_date, rows_sha256 FROM table_versions "
+                        "WHERE table_name = ? AND partition_date BETWEEN ? AND ? "
+                        "ORDER BY partition_date",
+                        [table, start, end],
+                    )
+                ]
+            )
+        return content_key(found)
+
+    def unchanged(self, tables: Sequence[str], partition_date: date, inputs_key: str) -> bool:
+        """True when every table's day was written from inputs with this key: nothing to do.
+
+        The step then reports the stored rows as its own (row count, data version), as if it
+        had written them again.
+        """
+        stored = {
+            r["table_name"]: r
+            for r in self.query(
+                "SELECT table_name, rows_sha256, row_count, inputs_key FROM table_versions "
+                "WHERE partition_date = ?",
+                [partition_date],
+            )
+        }
+        if any(stored.get(t, {}).get("inputs_key") != inputs_key for t in tables):
+            return False
+        for t in tables:
+            self._report_write(t, stored[t]["row_count"], stored[t]["rows_sha256"])
+        return True
 
     def export_partition(self, table: str, partition_date: date) -> Path | None:
         """Write the day's Parquet file of `table` from the warehouse (e.g. for older days)."""
@@ -154,7 +221,7 @@ class Warehouse(dg.ConfigurableResource):
             Path(self.exports_dir), table, partition_date, TABLES[table], rows
         )
 
-    def _report_write(self, table: str, values: Sequence[tuple]) -> None:
+    def _report_write(self, table: str, count: int, version: str) -> None:
         """Inside an asset's step, what a write tells Dagster about the asset.
 
         The rows written to the asset's own table (the `dagster/table_name` on its spec) are
@@ -168,13 +235,12 @@ class Warehouse(dg.ConfigurableResource):
             return  # a script, a test, a sensor, an asset check: nothing to report
         if table in NOT_DATA:
             return
-        rows = hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
         for key in context.selected_asset_keys:
             spec = context.assets_def.specs_by_key[key]
             if spec.metadata.get("dagster/table_name") == self.qualified(table):
-                context.add_asset_metadata({"dagster/row_count": len(values)}, asset_key=key)
+                context.add_asset_metadata({"dagster/row_count": count}, asset_key=key)
             written = self._step_writes.setdefault((context.run.run_id, key), {})
-            written[table] = rows
+            written[table] = version
             version = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
             context.set_data_version(key, dg.DataVersion(version[:16]))
 
