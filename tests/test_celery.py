@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +150,11 @@ def test_the_demo_day_through_celery_workers_gives_the_in_process_digest(celery_
     w = celery_worker
     across = materialize(w["worker_env"], "--config", str(w["run_config"]))
     assert across.returncode == 0, across.stderr[-3000:] + w["log"].read_text()[-3000:]
+    # The in-process run starts from the Celery run's audio, transcripts and speaker
+    # embeddings (content-addressed caches): it computes the day's claims, topics and digest
+    # itself, without transcribing the same files a second time.
+    for cache in ("audio", "transcripts", "voices"):
+        shutil.copytree(w["tmp"] / "celery-data" / cache, w["tmp"] / "inprocess-data" / cache)
     alone = materialize(dict(w["env"], PODCAST_INSIGHTS_HOME=str(w["tmp"] / "inprocess-data")))
     assert alone.returncode == 0, alone.stderr[-3000:]
 

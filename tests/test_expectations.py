@@ -10,6 +10,7 @@ import pytest
 from dagster_project.assets.claims import claims_valid
 from dagster_project.assets.common import DAILY
 from dagster_project.lib import expectations
+from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
 
 DAY = "2026-11-18"
@@ -113,7 +114,9 @@ def test_the_check_shows_the_offending_ids_in_the_ui(tmp_path):
         """The day's claims, already in the warehouse."""
 
     result = dg.materialize([stored_claims, claims_valid], partition_key=DAY,
-                            resources={"warehouse": wh})  # fmt: skip
+                            resources={"warehouse": wh, "data_home": DataHome(
+                                home=str(tmp_path / "data"),
+                                feeds_file=str(tmp_path / "feeds.yaml"))})  # fmt: skip
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed
     failed = evaluation.metadata["failed"].value

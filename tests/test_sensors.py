@@ -3,6 +3,7 @@ stops delivery, the digest's freshness, a mail for a failed run read back from a
 server, and a step retried while another process holds the warehouse."""
 
 import email
+import json
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from dagster_project.assets.digest import daily_digest
 from dagster_project.assets.feeds import episodes_unique
 from dagster_project.definitions import DIGEST_FRESHNESS, STAGES, defs
 from dagster_project.resources.mailer import Mailer
+from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse, WarehouseUnavailable
 from tests.test_warehouse import hold_lock
 
@@ -81,13 +83,24 @@ def test_a_warn_check_on_a_bad_table_warns_and_the_run_goes_on(tmp_path):
     def stored_claims() -> None:
         """The day's claims, already in the warehouse."""
 
-    result = dg.materialize(
-        [stored_claims, claims_valid], partition_key=DAY, resources={"warehouse": wh}
-    )
+    home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
+    resources = {"warehouse": wh, "data_home": home}
+    result = dg.materialize([stored_claims, claims_valid], partition_key=DAY, resources=resources)
     assert result.success
     evaluation = check_results(result)["claims_valid"]
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    failed = evaluation.metadata["failed"].value
+
+    # The same rows again: the stored result, the offending row named as before; rows
+    # mended: validated afresh.
+    again = dg.materialize([stored_claims, claims_valid], partition_key=DAY, resources=resources)
+    assert check_results(again)["claims_valid"].metadata["failed"].value == failed
+    assert not check_results(again)["claims_valid"].passed
+    assert "c1" in json.dumps(failed)
+    wh.replace_partition("claims", date.fromisoformat(DAY), [rows[1]])
+    mended = dg.materialize([stored_claims, claims_valid], partition_key=DAY, resources=resources)
+    assert check_results(mended)["claims_valid"].passed
 
 
 def test_a_blocking_check_stops_delivery_and_fails_the_run(tmp_path):

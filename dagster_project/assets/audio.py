@@ -13,6 +13,7 @@ from dagster_project.assets.common import (
     daily_asset,
     finish,
     partition_day,
+    validated,
 )
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, AudioTooLong, decoded_duration, suffix_for
@@ -235,9 +236,12 @@ def transcripts(
 
 
 @dg.asset_check(asset=transcripts, partitions_def=DAILY)
-def transcripts_segments_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+def transcripts_segments_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_home: DataHome
+):
     """great-expectations suite over the day's segments: times ordered and inside bounds, text."""
     from dagster_project.lib.expectations import validate_segments
 
-    result = validate_segments(warehouse.rows("transcript_segments", partition_day(context)))
+    rows = warehouse.rows("transcript_segments", partition_day(context))
+    result = validated(data_home, "transcript_segments", rows, validate_segments)
     return dg.AssetCheckResult(passed=result["success"], metadata=result["metadata"])

@@ -16,6 +16,7 @@ from dagster_project.assets.common import (
     inputs_key,
     partition_day,
     unchanged,
+    validated,
 )
 from dagster_project.assets.voices import episode_persons, voices
 from dagster_project.lib import claims as rules
@@ -221,11 +222,12 @@ def claims(
 
 
 @dg.asset_check(asset=claims, partitions_def=DAILY)
-def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_home: DataHome):
     """great-expectations suite: unique ids, text, score in 0..1, ordered times."""
     from dagster_project.lib.expectations import validate_claims
 
-    result = validate_claims(warehouse.rows("claims", partition_day(context)))
+    rows = warehouse.rows("claims", partition_day(context))
+    result = validated(data_home, "claims", rows, validate_claims)
     return dg.AssetCheckResult(passed=result["success"], metadata=result["metadata"])
 
 

@@ -1,13 +1,17 @@
 """What the stages share: the daily partitions and the failures table."""
 
+import json
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 
-from dagster_project.lib.content_key import content_key
+from dagster_project.lib.content_key import content_key, rows_hash, source_version
 from dagster_project.lib.settings import start_date_from_env
+from dagster_project.lib.store import write_atomic
+from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 
 # Preview/beta parameters used on purpose: checks validate the partition just written, backfills
@@ -102,6 +106,22 @@ def unchanged(
         return None
     context.log.info(f"done: unchanged, its inputs, settings and code are those of {key}")
     return dg.MaterializeResult(metadata={"unchanged": True, "inputs_key": key})
+
+
+def validated(
+    data_home: DataHome, suite: str, rows: list[dict], validate: Callable[[list[dict]], dict]
+) -> dict[str, Any]:
+    """A great-expectations suite's result for these rows, kept by their content: a rerun over
+    the same rows reports the stored result without loading great-expectations."""
+    from dagster_project.lib import expectations
+
+    key = content_key(suite, rows_hash(rows), source_version(expectations.__name__))
+    stored = data_home.path("checks", f"{suite}.{key}.json")
+    if stored.exists():
+        return json.loads(stored.read_text())
+    result = validate(rows)
+    write_atomic(stored, json.dumps(result, default=str))
+    return result
 
 
 def finish(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dg.MaterializeResult:
