@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
+from dagster_project.lib.preview import FRESHNESS_SENSOR, on_purpose
 from dagster_project.resources.mailer import Mailer
-
-# The partition-true freshness check needs its sensor (see checks.py for why not FreshnessPolicy).
-warnings.filterwarnings(
-    "ignore", message="Function `build_sensor_for_freshness_checks` is superseded"
-)
 
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
@@ -50,11 +45,12 @@ def failure_message(
 
 def freshness_sensor(freshness_checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
     """Runs the freshness checks when they are due (the digest's: each day at 07:00 UTC)."""
-    return dg.build_sensor_for_freshness_checks(
-        freshness_checks=freshness_checks,
-        name="daily_digest_freshness",
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
+    with on_purpose(FRESHNESS_SENSOR):  # the partition-true freshness check needs its sensor
+        return dg.build_sensor_for_freshness_checks(
+            freshness_checks=freshness_checks,
+            name="daily_digest_freshness",
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        )
 
 
 def _what(run: dg.DagsterRun, failed_steps: Sequence[str]) -> str:

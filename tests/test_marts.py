@@ -176,7 +176,7 @@ def wipe(wh: Warehouse, day: date) -> None:
 
 @pytest.fixture
 def duck(tmp_path) -> tuple[Warehouse, DbtMarts]:
-    path = str(tmp_path / "warehouse.duckdb")  # the name dbt/profiles.yml opens
+    path = str(tmp_path / "any-name.duckdb")  # dbt opens the file the warehouse writes
     return DuckDBWarehouse(path=path), DbtMarts(duckdb_path=path)
 
 

@@ -7,10 +7,10 @@ import time
 import dagster as dg
 
 from dagster_project.assets.common import (
-    DAILY,
     TRANSCRIPTION_POOL,
     Failures,
     daily_asset,
+    daily_check,
     finish,
     partition_day,
 )
@@ -234,7 +234,7 @@ def transcripts(
     return finish(context, metadata)
 
 
-@dg.asset_check(asset=transcripts, partitions_def=DAILY)
+@daily_check(asset=transcripts)
 def transcripts_segments_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """great-expectations suite over the day's segments: times ordered and inside bounds, text."""
     from dagster_project.lib.expectations import validate_segments

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.common import DAILY, daily_asset, finish, partition_day
+from dagster_project.assets.common import daily_asset, daily_check, finish, partition_day
 from dagster_project.assets.voices import episode_persons, voices
 from dagster_project.lib import claims as rules
 from dagster_project.lib.claim_classifier import (
@@ -195,7 +195,7 @@ def claims(
     )
 
 
-@dg.asset_check(asset=claims, partitions_def=DAILY)
+@daily_check(asset=claims)
 def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """great-expectations suite: unique ids, text, score in 0..1, ordered times."""
     from dagster_project.lib.expectations import validate_claims
@@ -204,7 +204,7 @@ def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     return dg.AssetCheckResult(passed=result["success"], metadata=result["metadata"])
 
 
-@dg.asset_check(asset=claims, partitions_def=DAILY)
+@daily_check(asset=claims)
 def claims_within_episode(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """Every claim's seconds lie inside its episode's transcript."""
     bad = warehouse.query(

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import Failures, daily_asset, daily_check, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
 from dagster_project.lib.store import read_json, update_json, write_atomic
 from dagster_project.resources.http import FeedClient, FetchError
@@ -220,7 +220,7 @@ def episodes(
     )
 
 
-@dg.asset_check(asset=episodes, blocking=True, partitions_def=DAILY)
+@daily_check(asset=episodes, blocking=True)
 def episodes_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """No feed + GUID appears twice in a day."""
     day = partition_day(context)

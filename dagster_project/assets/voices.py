@@ -9,7 +9,7 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.assets.audio import transcripts
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import Failures, daily_asset, daily_check, finish, partition_day
 from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
 from dagster_project.lib.store import write_atomic
@@ -108,7 +108,7 @@ def voices(
     return finish(context, {**counts, "segments": len(rows), "failed": failed})
 
 
-@dg.asset_check(asset=voices, partitions_def=DAILY)
+@daily_check(asset=voices)
 def voices_match_segments(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """Every voice row belongs to a transcript segment of the day."""
     day = partition_day(context)

@@ -38,7 +38,7 @@ def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
             db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights"),
             exports_dir=exports_dir,
         )
-    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"), exports_dir=exports_dir)
+    return DuckDBWarehouse(path=str(settings.duckdb_path), exports_dir=exports_dir)
 
 
 def mailer_for(environ: Mapping[str, str], to: str = "PODCAST_INSIGHTS_SMTP_TO") -> Mailer:
