@@ -22,7 +22,7 @@ from dagster_project.resources.warehouse import Warehouse, table_metadata
 TABLES = {
     "feeds": "feed_fetches",
     "episodes": "episodes",
-    "episode_audio": "episodes",
+    "episode_audio": "episode_audio",
     "transcripts": "transcript_segments",
     "voices": "segment_voices",
     "claims": "claims",

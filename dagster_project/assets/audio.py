@@ -3,6 +3,8 @@
 import hashlib
 import json
 import time
+from datetime import date
+from typing import Any
 
 import dagster as dg
 
@@ -89,6 +91,7 @@ def episode_audio(
     results = http.map_by_host(fetch, list(first_of_url.values()), lambda r: r["audio_url"])
     outcomes = dict(zip(first_of_url, results, strict=True))
     fetched: set[str] = set()
+    stored = []
     for row in rows:
         url = row["audio_url"]
         outcome, found = outcomes[url]
@@ -100,12 +103,34 @@ def episode_audio(
         else:
             cached += 1
         fetched.add(url)
-        row.update(
-            audio_sha256=found["sha256"], audio_bytes=found["bytes"], duration_s=found["duration_s"]
+        stored.append(
+            {
+                "feed": row["feed"],
+                "episode_guid": row["guid"],
+                "audio_url": url,
+                "audio_sha256": found["sha256"],
+                "audio_bytes": found["bytes"],
+                "duration_s": found["duration_s"],
+            }
         )
-    warehouse.replace_partition("episodes", day, rows)
+    warehouse.replace_partition("episode_audio", day, stored)
     failed = failures.save(warehouse, day)
     return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})
+
+
+def episodes_with_audio(warehouse: Warehouse, day: date) -> list[dict[str, Any]]:
+    """The day's episodes, each with its stored audio: `audio_sha256` (None when not stored)
+    and `duration_s`, the decoded length once stored, else the feed's."""
+    audio = {(a["feed"], a["episode_guid"]): a for a in warehouse.rows("episode_audio", day)}
+    episodes = warehouse.rows("episodes", day, order_by="feed, guid")
+    for ep in episodes:
+        stored = audio.get((ep["feed"], ep["guid"]))
+        if stored is not None and stored["audio_url"] != ep["audio_url"]:
+            stored = None  # the feed changed the enclosure since: that audio is not this one
+        ep["audio_sha256"] = stored["audio_sha256"] if stored else None
+        if stored:
+            ep["duration_s"] = stored["duration_s"]
+    return episodes
 
 
 def _published_transcript(
@@ -170,7 +195,7 @@ def transcripts(
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
         stored.setdefault((r["feed"], r["episode_guid"]), []).append(r)
     rows = []
-    for ep in warehouse.rows("episodes", day, order_by="feed, guid"):
+    for ep in episodes_with_audio(warehouse, day):
         key = (ep["feed"], ep["guid"])
         segments: list[Segment] | None = None
         source = "whisper"

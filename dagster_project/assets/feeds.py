@@ -175,17 +175,13 @@ def episodes(
                 unplaced.append((ep.feed, ep.guid, _beyond(ep.partition_date)))
             if ep.partition_date != day:
                 continue
-            old = stored.get((ep.feed, ep.guid), {})
-            same_audio = old.get("audio_url") == ep.audio_url
             found[(ep.feed, ep.guid)] = {
                 "feed": ep.feed,
                 "guid": ep.guid,
                 "title": ep.title,
                 "published_at": ep.published_at,
                 "audio_url": ep.audio_url,
-                "audio_sha256": old.get("audio_sha256") if same_audio else None,
-                "audio_bytes": old.get("audio_bytes") if same_audio else None,
-                "duration_s": (old.get("duration_s") if same_audio else None) or ep.duration_s,
+                "duration_s": ep.duration_s,
                 "audio_type": ep.audio_type,
                 "description": ep.description,
                 "author": ep.author,

@@ -8,7 +8,7 @@ from collections import defaultdict
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.audio import transcripts
+from dagster_project.assets.audio import episodes_with_audio, transcripts
 from dagster_project.assets.common import Failures, daily_asset, daily_check, finish, partition_day
 from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
@@ -66,7 +66,7 @@ def voices(
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
         segments[(r["feed"], r["episode_guid"])].append(r)
     rows, counts = [], {"episodes": 0, "voices": 0, "named_voices": 0, "named_segments": 0}
-    for ep in warehouse.rows("episodes", day, order_by="feed, guid"):
+    for ep in episodes_with_audio(warehouse, day):
         segs = segments.get((ep["feed"], ep["guid"]), [])
         if not segs or not ep["audio_sha256"] or any(s["source"] != "whisper" for s in segs):
             continue
