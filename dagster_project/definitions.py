@@ -3,11 +3,19 @@
 import dagster as dg
 
 from dagster_project import catalog, checks, sensors
-from dagster_project.assets import audio, claims, digest, feeds, topics, voices
+from dagster_project.assets import (
+    claims,
+    digest,
+    episode_audio,
+    feeds,
+    topics,
+    transcripts,
+    voices,
+)
 from dagster_project.assets.marts import build_marts
 from dagster_project.resources.environment import build_resources, in_process_or_celery
 
-STAGES = [feeds, audio, voices, claims, topics, digest]
+STAGES = [feeds, episode_audio, transcripts, voices, claims, topics, digest]
 
 DIGEST_FRESHNESS = checks.digest_freshness(digest.daily_digest)
 

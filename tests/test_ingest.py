@@ -12,11 +12,11 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from dagster_project.assets.audio import episode_audio, episodes_with_audio
+from dagster_project.assets.episode_audio import episode_audio, episodes_with_audio
 from dagster_project.assets.feeds import episodes, feeds
-from dagster_project.resources.http import FeedClient
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
+from dagster_project.resources.web import WebFetcher
 
 DAY = "2026-11-18"
 
@@ -92,7 +92,7 @@ def world(tmp_path, serve):
         "data_home": DataHome(
             home=str(tmp_path / "data"), feeds_file=str(feeds_file), max_audio_bytes=100_000
         ),
-        "http": FeedClient(retries=0),
+        "web": WebFetcher(retries=0),
         "warehouse": DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb")),
     }
     return server, resources
@@ -206,7 +206,7 @@ def test_an_item_blocked_later_is_dropped_from_what_was_stored(world):
 
 
 def test_a_published_transcript_is_used_and_kept_when_it_later_fails(world):
-    from dagster_project.assets.audio import transcripts
+    from dagster_project.assets.transcripts import transcripts
     from dagster_project.resources.models import Transcriber
 
     server, resources = world
@@ -256,7 +256,7 @@ def test_an_unchanged_feed_is_not_downloaded_again(world, tmp_path):
 
 @pytest.mark.slow
 def test_silent_audio_is_a_named_failure_and_the_rest_goes_on(world):
-    from dagster_project.assets.audio import transcripts
+    from dagster_project.assets.transcripts import transcripts
     from dagster_project.resources.models import Transcriber
 
     server, resources = world

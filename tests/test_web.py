@@ -1,10 +1,10 @@
-"""FeedClient against a real HTTP server on 127.0.0.1."""
+"""WebFetcher against a real HTTP server on 127.0.0.1."""
 
 import time
 
 import pytest
 
-from dagster_project.resources.http import FeedClient, FetchError
+from dagster_project.resources.web import FetchError, WebFetcher
 
 
 @pytest.fixture
@@ -14,8 +14,8 @@ def site(tmp_path, serve):
     return serve(tmp_path)
 
 
-def client(**kw) -> FeedClient:
-    return FeedClient(**{"backoff_s": 0.01, "retries": 2, **kw})
+def client(**kw) -> WebFetcher:
+    return WebFetcher(**{"backoff_s": 0.01, "retries": 2, **kw})
 
 
 def test_conditional_get_returns_304_when_unchanged(site):
@@ -106,7 +106,7 @@ def test_a_trickling_server_hits_the_transfer_deadline(tmp_path, serve):
 def test_connections_to_private_addresses_are_refused_at_connect_time(site):
     """What a DNS answer that changes between check and connect (rebinding) would meet."""
     from dagster_project.lib.netguard import BlockedAddressError
-    from dagster_project.resources.http import session
+    from dagster_project.resources.web import session
 
     with pytest.raises(BlockedAddressError, match="private address"):
         session(allow_private=False).get(f"{site.url}/feed.xml", timeout=5)

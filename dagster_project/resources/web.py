@@ -1,4 +1,5 @@
-"""HTTP for feeds, audio and published transcripts: deadlines, retries, safe redirects."""
+"""The web fetcher: feeds, audio and published transcripts over HTTP(S) (or file: URLs), with
+deadlines, retries and safe redirects."""
 
 from __future__ import annotations
 
@@ -259,8 +260,9 @@ class _HashingFile:
         self.out.write(chunk)
 
 
-class FeedClient(dg.ConfigurableResource):
-    """Fetches over HTTP(S) or from file: URLs."""
+class WebFetcher(dg.ConfigurableResource):
+    """Fetches what the pipeline reads from the web (feeds, audio, published transcripts), over
+    HTTP(S) or from file: URLs; the resource key `web`."""
 
     user_agent: str = "PodcastInsights/0.1 (+https://example.com/podcast-insights)"
     connect_timeout_s: float = 10.0
