@@ -36,7 +36,8 @@ def with_severity(
 ) -> dg.AssetChecksDefinition:
     """The same check (name, asset, blocking, partitions, resources), its results at `severity`."""
     (spec,) = check.check_specs
-    evaluate = check.node_def.compute_fn.decorated_fn
+    # An asset check's node is an op (Dagster types it as any node).
+    evaluate = check.node_def.compute_fn.decorated_fn  # pyright: ignore[reportAttributeAccessIssue]
 
     @functools.wraps(evaluate)  # the signature too: Dagster passes the same resources
     def graded(*args, **kwargs) -> dg.AssetCheckResult:

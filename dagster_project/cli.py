@@ -50,8 +50,8 @@ def progress(instance: dg.DagsterInstance, run_id: str | None = None) -> int:
         if line is None:
             continue
         print(f"[{entry.timestamp - started:6.1f}s] {entry.step_key or '-':<22} {line[:300]}")
-        if entry.is_dagster_event and entry.dagster_event.is_step_failure:  # type: ignore[union-attr]
-            errors.append(f"{entry.step_key}: {_error(entry)}")
+        if entry.dagster_event is not None and entry.dagster_event.is_step_failure:
+            errors.append(f"{entry.step_key}: {_error(entry.dagster_event)}")
     if run.status != dg.DagsterRunStatus.SUCCESS:
         print(f"run {run.run_id} {run.status.value.lower()}", file=sys.stderr)
         print("\n".join(errors), file=sys.stderr)
@@ -64,27 +64,21 @@ def _line(entry: dg.EventLogEntry) -> str | None:
     event = entry.dagster_event
     if event is None:  # a step's own log line
         message = entry.user_message
-        if entry.level < logging.INFO or (
-            message.startswith(QUIET) and entry.level < logging.WARNING
-        ):
+        level = entry.level if isinstance(entry.level, int) else logging.getLevelName(entry.level)
+        if level < logging.INFO or (message.startswith(QUIET) and level < logging.WARNING):
             return None
-        return (
-            message
-            if entry.level < logging.WARNING
-            else f"{logging.getLevelName(entry.level)}: {message}"
-        )
+        return message if level < logging.WARNING else f"{logging.getLevelName(level)}: {message}"
     if event.is_step_failure:
-        return f"FAILED: {_error(entry)}"
-    if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-        evaluation = event.event_specific_data
-        if not evaluation.passed:  # type: ignore[union-attr]
-            return f"check {evaluation.check_name} failed"  # type: ignore[union-attr]
+        return f"FAILED: {_error(event)}"
+    evaluation = event.event_specific_data
+    if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+        return f"check {evaluation.check_name} failed"
     return None
 
 
-def _error(entry: dg.EventLogEntry) -> str:
+def _error(event: dg.DagsterEvent) -> str:
     """The user's error behind a failed step, not Dagster's wrapper around it."""
-    error = entry.dagster_event.step_failure_data.error  # type: ignore[union-attr]
+    error = event.step_failure_data.error
     while error is not None and error.cause is not None:
         error = error.cause
     return error.message.strip() if error is not None else "(no error)"

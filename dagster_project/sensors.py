@@ -122,7 +122,9 @@ def self_dependent(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
 
 
 def stale_later_days(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
 ) -> list[tuple[str, str, int]]:
     """The later days of `key` built on an earlier day since rematerialised with other data:
     (later day, earlier day, the storage id of the earlier day's newest materialization).
@@ -183,10 +185,13 @@ def later_days_sensor(assets: Sequence[dg.AssetsDefinition]) -> dg.SensorDefinit
             filters=BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED]), limit=1
         ):
             return dg.SkipReason("a backfill is in progress; later days wait for it")
+        assert context.repository_def is not None  # a sensor always runs in its code location
         graph = context.repository_def.asset_graph
         stale: dict[str, list[tuple[dg.AssetKey, str, int]]] = {}
         for key in keys:
             partitions_def = graph.get(key).partitions_def
+            if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+                continue  # only day partitions have a later day
             for later, earlier, event in stale_later_days(instance, key, partitions_def):
                 stale.setdefault(later, []).append((key, earlier, event))
         if not stale:

@@ -79,7 +79,7 @@ def episode_audio(
     for row in rows:
         url = row["audio_url"]
         outcome, found = outcomes[url]
-        if outcome == "failed":
+        if isinstance(found, Exception):  # outcome "failed"
             failures.add(row["feed"], f"audio: {found}", episode_guid=row["guid"], url=url)
             continue
         if outcome == "downloaded" and url not in fetched:

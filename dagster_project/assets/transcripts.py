@@ -132,7 +132,7 @@ def transcripts(
         rows.extend(s.to_row(ep["feed"], ep["guid"], i, source) for i, s in enumerate(segments))
     warehouse.replace_partition("transcript_segments", day, rows)
     failed = failures.save(warehouse, day)
-    metadata = {**counts, "segments": len(rows), "failed": failed}
+    metadata: dict[str, float] = {**counts, "segments": len(rows), "failed": failed}
     if audio_s:
         metadata["speed_x_realtime"] = round(audio_s / whisper_s, 1)
     return finish(context, metadata)

@@ -79,7 +79,7 @@ def voices(
             failures.add(ep["feed"], f"voices not found: {exc}", episode_guid=ep["guid"])
             continue
         usable = [i for i, v in enumerate(found) if v is not None]
-        vectors = np.stack([found[i] for i in usable]) if usable else np.zeros((0, 256))
+        vectors = np.stack([v for v in found if v is not None]) if usable else np.zeros((0, 256))
         labels = lib.cluster(vectors, VOICE_SAME_SIMILARITY)
         sure = lib.confident(vectors, labels, VOICE_MARGIN)
         voice_of: dict[int, str] = {i: lib.voice_label(labels[n]) for n, i in enumerate(usable)}

@@ -96,9 +96,11 @@ def build_resources() -> dict[str, Any]:
 
 
 def _delegate(
-    init_context: dg.InitExecutorContext, executor_def: dg.ExecutorDefinition, config: dict
+    init_context: dg.InitExecutorContext, executor_def: dg.ExecutorDefinition, config: Any
 ) -> dg.Executor:
-    return executor_def.executor_creation_fn(
+    create = executor_def.executor_creation_fn
+    assert create is not None  # both executors delegated to are made by a function
+    return create(
         dg.InitExecutorContext(
             job=init_context.job,
             executor_def=executor_def,
@@ -127,7 +129,7 @@ def in_process_or_celery(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Every step in the run's process (the default: models load once, nothing to set up), or,
     with `execution: {config: {celery: {broker: ...}}}` in the run config (deploy/celery/), each
     step as a Celery task that any worker on the broker picks up."""
-    config = init_context.executor_config
+    config: dict[str, Any] = dict(init_context.executor_config)
     if "celery" in config:
         return _delegate(init_context, celery_executor, config["celery"])
     return _delegate(init_context, dg.in_process_executor, config["in_process"])

@@ -353,7 +353,7 @@ class TopicModeler(dg.ConfigurableResource):
         else:
             reducer = BaseDimensionalityReduction()
             clusterer = AgglomerativeClustering(
-                n_clusters=None,
+                n_clusters=None,  # pyright: ignore[reportArgumentType] (sklearn allows None)
                 metric="cosine",
                 linkage="average",
                 distance_threshold=self.small_distance_threshold,

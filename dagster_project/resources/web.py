@@ -23,6 +23,7 @@ from urllib.request import url2pathname
 import dagster as dg
 import requests
 import urllib3
+import urllib3.connection
 from pydantic import PrivateAttr
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import DecodeError, InvalidHeader
@@ -93,7 +94,7 @@ class _Deadline:
         _current.deadline = None
 
 
-class _UnderDeadline:
+class _UnderDeadline(urllib3.connection.HTTPConnection):
     """Puts each socket the connection uses under the deadline of the request it serves."""
 
     def _new_conn(self):
@@ -111,7 +112,7 @@ class _UnderDeadline:
         return super().getresponse(*args, **kwargs)
 
 
-class _PeerMustBePublic:
+class _PeerMustBePublic(urllib3.connection.HTTPConnection):
     """Checks the address a connection actually reached, before a byte of the request is sent.
 
     The name was checked before the request, but DNS may answer differently the second time
@@ -143,20 +144,22 @@ class _PublicHTTPSConnection(_PeerMustBePublic, _HTTPSConnection):
     pass
 
 
+# urllib3 declares ConnectionCls as its connection Protocol, which its own HTTPConnection does not
+# satisfy in pyright's eyes: the ignores below are for urllib3's annotation.
 class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
+    ConnectionCls = _HTTPConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+    ConnectionCls = _HTTPSConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _PublicHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _PublicHTTPConnection
+    ConnectionCls = _PublicHTTPConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _PublicHTTPSConnection
+    ConnectionCls = _PublicHTTPSConnection  # pyright: ignore[reportAssignmentType]
 
 
 class DeadlineAdapter(HTTPAdapter):
