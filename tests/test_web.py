@@ -56,6 +56,23 @@ def test_server_errors_are_retried_with_backoff(site):
     assert site.httpd.flaky_calls == 3
 
 
+def test_server_errors_past_the_retries_name_the_url_and_the_status(site):
+    with pytest.raises(FetchError, match="failed after 2 attempts: HTTP 503") as err:
+        client(retries=1).fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
+    assert "/flaky/feed.xml" in str(err.value)
+    assert site.httpd.flaky_calls == 2
+
+
+def test_retries_are_urllib3s_on_the_one_session(site):
+    c = client(retries=2, backoff_s=0.25, max_retry_after_s=7)
+    retry = c.session_for(True).get_adapter(site.url).max_retries
+    assert (retry.total, retry.backoff_factor, retry.retry_after_max) == (2, 0.25, 7)
+    assert set(retry.status_forcelist or ()) == {429, 500, 502, 503, 504}
+    assert retry.allowed_methods == frozenset({"GET", "HEAD"})
+    c.fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
+    assert site.httpd.flaky_calls == 3  # two 503s retried inside one call
+
+
 def test_download_streams_hashes_and_enforces_the_size_limit(site, tmp_path):
     import hashlib
 
