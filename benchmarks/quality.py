@@ -113,7 +113,10 @@ def stored_rows(home: Path, table: str) -> dict[str, list[dict]]:
     """Spans of a run's DuckDB warehouse table (claims, transcript_segments), by partition day."""
     import duckdb
 
-    con = duckdb.connect(str(home / "data" / "warehouse.duckdb"), read_only=True)
+    from dagster_project.lib.settings import Settings
+
+    warehouse = Settings.from_env({"PODCAST_INSIGHTS_HOME": str(home / "data")}).duckdb_path
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         cur = con.execute(
             "SELECT CAST(partition_date AS VARCHAR), feed, episode_guid, start_s, end_s, text,"

@@ -7,7 +7,7 @@ Applied to the stages' assets in definitions.py, so the asset modules stay about
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -18,7 +18,7 @@ from dagster_project.resources.warehouse import Warehouse, table_metadata
 TABLES = {
     "feeds": "feed_fetches",
     "episodes": "episodes",
-    "episode_audio": "episodes",
+    "episode_audio": "episode_audio",
     "transcripts": "transcript_segments",
     "voices": "segment_voices",
     "claims": "claims",
@@ -50,9 +50,7 @@ def code_version(module: str) -> str:
     return source_version(module)
 
 
-def describe(
-    assets: Sequence[dg.AssetsDefinition], warehouse: Warehouse
-) -> list[dg.AssetsDefinition]:
+def describe(assets: Iterable[object], warehouse: Warehouse) -> list[dg.AssetsDefinition]:
     """The assets with owners, tags, code versions and table metadata on their specs."""
 
     def spec_of(assets_def: dg.AssetsDefinition):
@@ -78,4 +76,9 @@ def describe(
 
         return assets_def.map_asset_specs(one)
 
-    return [spec_of(a) for a in assets]
+    described = []
+    for a in assets:
+        if not isinstance(a, dg.AssetsDefinition):  # the stages define assets, nothing else
+            raise TypeError(f"{a!r} is not an asset definition")
+        described.append(spec_of(a))
+    return described

@@ -10,16 +10,11 @@ And it adds the freshness check on the digest: yesterday's digest exists by 07:0
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
-# Dagster suggests `FreshnessPolicy` instead; that judges when any partition was last updated,
-# and a backfill of an old day would pass it. The digest's question is about one day.
-warnings.filterwarnings(
-    "ignore", message="Function `build_time_partition_freshness_checks` is superseded"
-)
+from dagster_project.lib.preview import CHECK_PARTITIONS, FRESHNESS_CHECKS, on_purpose
 
 # Non-blocking checks that only warn: their failure is worth a look, never a reason to hold
 # the digest back (the blocking checks, ERROR, are `episodes_unique` and
@@ -41,21 +36,23 @@ def with_severity(
 ) -> dg.AssetChecksDefinition:
     """The same check (name, asset, blocking, partitions, resources), its results at `severity`."""
     (spec,) = check.check_specs
-    evaluate = check.node_def.compute_fn.decorated_fn
+    # An asset check's node is an op (Dagster types it as any node).
+    evaluate = check.node_def.compute_fn.decorated_fn  # pyright: ignore[reportAttributeAccessIssue]
 
     @functools.wraps(evaluate)  # the signature too: Dagster passes the same resources
     def graded(*args, **kwargs) -> dg.AssetCheckResult:
         return evaluate(*args, **kwargs)._replace(severity=severity)
 
-    return dg.asset_check(
-        asset=spec.asset_key,
-        name=spec.name,
-        description=spec.description,
-        blocking=spec.blocking,
-        additional_deps=spec.additional_deps,
-        metadata=spec.metadata,
-        partitions_def=spec.partitions_def,
-    )(graded)
+    with on_purpose(CHECK_PARTITIONS):
+        return dg.asset_check(
+            asset=spec.asset_key,
+            name=spec.name,
+            description=spec.description,
+            blocking=spec.blocking,
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            partitions_def=spec.partitions_def,
+        )(graded)
 
 
 def graded(checks: Iterable[dg.AssetChecksDefinition]) -> list[dg.AssetChecksDefinition]:
@@ -78,9 +75,10 @@ def digest_freshness(
     digest: dg.AssetsDefinition | dg.AssetKey | str,
 ) -> Sequence[dg.AssetChecksDefinition]:
     """Yesterday's digest exists by 07:00 UTC; WARN, since it says a person should look."""
-    return dg.build_time_partition_freshness_checks(
-        assets=[digest],
-        deadline_cron=DIGEST_DEADLINE_CRON,
-        timezone="UTC",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
+    with on_purpose(FRESHNESS_CHECKS, CHECK_PARTITIONS):  # why not FreshnessPolicy: lib/preview.py
+        return dg.build_time_partition_freshness_checks(
+            assets=[digest],
+            deadline_cron=DIGEST_DEADLINE_CRON,
+            timezone="UTC",
+            severity=dg.AssetCheckSeverity.WARN,
+        )

@@ -3,20 +3,27 @@
 import dagster as dg
 
 from dagster_project import catalog, checks, sensors
-from dagster_project.assets import audio, claims, digest, feeds, topics, voices
-from dagster_project.assets.common import DAILY
+from dagster_project.assets import (
+    claims,
+    digest,
+    episode_audio,
+    feeds,
+    topics,
+    transcripts,
+    voices,
+)
 from dagster_project.assets.marts import build_marts
 from dagster_project.resources.environment import build_resources, in_process_or_celery
 
-STAGES = [feeds, audio, voices, claims, topics, digest]
+STAGES = [feeds, episode_audio, transcripts, voices, claims, topics, digest]
 
 DIGEST_FRESHNESS = checks.digest_freshness(digest.daily_digest)
 
 daily_insights = dg.define_asset_job(
     "daily_insights",
     # The day's assets and their checks; freshness is judged on its own schedule, not per day.
+    # Partitioned by day like every asset it selects (Dagster infers it from them).
     selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*DIGEST_FRESHNESS),
-    partitions_def=DAILY,
 )
 
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
+from dagster_project.lib.preview import FRESHNESS_SENSOR, on_purpose
 from dagster_project.resources.mailer import Mailer
-
-# The partition-true freshness check needs its sensor (see checks.py for why not FreshnessPolicy).
-warnings.filterwarnings(
-    "ignore", message="Function `build_sensor_for_freshness_checks` is superseded"
-)
 
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
@@ -50,11 +45,12 @@ def failure_message(
 
 def freshness_sensor(freshness_checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
     """Runs the freshness checks when they are due (the digest's: each day at 07:00 UTC)."""
-    return dg.build_sensor_for_freshness_checks(
-        freshness_checks=freshness_checks,
-        name="daily_digest_freshness",
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
+    with on_purpose(FRESHNESS_SENSOR):  # the partition-true freshness check needs its sensor
+        return dg.build_sensor_for_freshness_checks(
+            freshness_checks=freshness_checks,
+            name="daily_digest_freshness",
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        )
 
 
 def _what(run: dg.DagsterRun, failed_steps: Sequence[str]) -> str:
@@ -126,7 +122,9 @@ def self_dependent(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
 
 
 def stale_later_days(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
 ) -> list[tuple[str, str, int]]:
     """The later days of `key` built on an earlier day since rematerialised with other data:
     (later day, earlier day, the storage id of the earlier day's newest materialization).
@@ -187,10 +185,13 @@ def later_days_sensor(assets: Sequence[dg.AssetsDefinition]) -> dg.SensorDefinit
             filters=BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED]), limit=1
         ):
             return dg.SkipReason("a backfill is in progress; later days wait for it")
+        assert context.repository_def is not None  # a sensor always runs in its code location
         graph = context.repository_def.asset_graph
         stale: dict[str, list[tuple[dg.AssetKey, str, int]]] = {}
         for key in keys:
             partitions_def = graph.get(key).partitions_def
+            if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+                continue  # only day partitions have a later day
             for later, earlier, event in stale_later_days(instance, key, partitions_def):
                 stale.setdefault(later, []).append((key, earlier, event))
         if not stale:

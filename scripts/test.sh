@@ -21,4 +21,5 @@ fi
 ruff check .
 ruff format --check .
 sqlfluff lint dbt
+pyright  # standard mode over dagster_project ([tool.pyright] in pyproject.toml)
 pytest -m "" -q "$@"

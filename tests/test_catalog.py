@@ -12,9 +12,9 @@ from dagster_project.assets.feeds import episodes, feeds
 from dagster_project.definitions import defs
 from dagster_project.lib.content_key import code_only, lib_modules
 from dagster_project.lib.schema import TABLES
-from dagster_project.resources.http import FeedClient
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
+from dagster_project.resources.web import WebFetcher
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = "2026-11-18"  # the demo day: the bundled feeds (file: URLs, offline) have episodes on it
@@ -61,7 +61,7 @@ def ingest(tmp_path):
     wh = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
     resources = {
         "data_home": DataHome(home=str(tmp_path), feeds_file=str(REPO / "feeds.yaml")),
-        "http": FeedClient(),
+        "web": WebFetcher(),
         "warehouse": wh,
     }
     assets = catalog.describe([feeds, episodes], wh)

@@ -1,31 +1,67 @@
 from datetime import date
 
+import dagster as dg
+import pytest
+
 from dagster_project.cli import progress, show
 from dagster_project.lib.digest import Digest
 from dagster_project.lib.render import to_json, to_markdown
 
-LOG = [
-    "2026-11-29 05:31:16 +0000 - dagster - DEBUG - daily_insights - "
-    "2a8d0a9e-1c77-4d59-9d2c-6a1f7d0c9b11 - 123 - feeds - STEP_START - Started execution",
-    "2026-11-29 05:31:17 +0000 - dagster - INFO - daily_insights - "
-    "2a8d0a9e-1c77-4d59-9d2c-6a1f7d0c9b11 - feeds - done: feeds 4, fetched 4",
-    "2026-11-29 05:31:18 +0000 - dagster - INFO - daily_insights - "
-    "2a8d0a9e-1c77-4d59-9d2c-6a1f7d0c9b11 - marts - Copying `target/partial_parse.msgpack`",
-    "2026-11-29 05:31:19 +0000 - dagster - WARNING - daily_insights - "
-    "2a8d0a9e-1c77-4d59-9d2c-6a1f7d0c9b11 - episode_audio - feed 'x': audio: HTTP 404",
-]
+
+@dg.asset
+def feeds(context: dg.AssetExecutionContext) -> None:
+    context.log.debug("parsed 4 items")
+    context.log.info("done: feeds 4, fetched 4")
+    context.log.info("Copying `target/partial_parse.msgpack`")  # dbt's housekeeping
 
 
-def test_progress_keeps_stage_results_and_warnings_only(capsys):
-    assert progress(LOG) == 0
+@dg.asset(
+    deps=[feeds], check_specs=[dg.AssetCheckSpec("episode_audio_found", asset="episode_audio")]
+)
+def episode_audio(context: dg.AssetExecutionContext):
+    context.log.warning("feed 'x': audio: HTTP 404")
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(passed=False)
+
+
+@dg.asset(deps=[episode_audio])
+def transcripts() -> None:
+    raise ValueError("the model is missing")
+
+
+@pytest.fixture
+def instance():
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def test_progress_keeps_stage_results_and_warnings_only(instance, capsys):
+    run = dg.materialize([feeds, episode_audio], instance=instance)
+    assert progress(instance, run.run_id) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[2] for line in out] == ["feeds", "episode_audio"]
-    assert "done: feeds 4" in out[0] and "HTTP 404" in out[1]
+    assert [line.split()[2] for line in out] == ["feeds", "episode_audio", "episode_audio"]
+    assert "done: feeds 4" in out[0]
+    assert "WARNING: feed 'x': audio: HTTP 404" in out[1]
+    assert "check episode_audio_found failed" in out[2]
 
 
-def test_progress_fails_on_a_failed_step(capsys):
-    failed = LOG[0].replace("DEBUG", "ERROR").replace("STEP_START", "STEP_FAILURE")
-    assert progress([*LOG, failed]) == 1
+def test_progress_fails_on_a_failed_step_and_names_its_error(instance, capsys):
+    dg.materialize([feeds, episode_audio], instance=instance)
+    failed = dg.materialize(
+        [feeds, episode_audio, transcripts], instance=instance, raise_on_error=False
+    )
+    assert progress(instance) == 1  # the latest run
+    captured = capsys.readouterr()
+    assert (
+        "transcripts" in captured.out and "FAILED: ValueError: the model is missing" in captured.out
+    )
+    assert f"run {failed.run_id} failure" in captured.err
+    assert "transcripts: ValueError: the model is missing" in captured.err
+
+
+def test_progress_without_a_run(instance, capsys):
+    assert progress(instance) == 1
+    assert "no run at all" in capsys.readouterr().err
 
 
 def test_show_prints_the_published_digest_and_refuses_what_is_not_one(

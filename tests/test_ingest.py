@@ -12,11 +12,11 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from dagster_project.assets.audio import episode_audio
+from dagster_project.assets.episode_audio import episode_audio, episodes_with_audio
 from dagster_project.assets.feeds import episodes, feeds
-from dagster_project.resources.http import FeedClient
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
+from dagster_project.resources.web import WebFetcher
 
 DAY = "2026-11-18"
 
@@ -92,7 +92,7 @@ def world(tmp_path, serve):
         "data_home": DataHome(
             home=str(tmp_path / "data"), feeds_file=str(feeds_file), max_audio_bytes=100_000
         ),
-        "http": FeedClient(retries=0),
+        "web": WebFetcher(retries=0),
         "warehouse": DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb")),
     }
     return server, resources
@@ -106,6 +106,12 @@ def run(resources):
     return result
 
 
+def stored_audio(resources, day: str = DAY) -> dict[str, dict]:
+    """The episode_audio rows of the day, by episode GUID."""
+    rows = resources["warehouse"].rows("episode_audio", date.fromisoformat(day))
+    return {r["episode_guid"]: r for r in rows}
+
+
 def test_bad_input_is_named_recorded_and_the_rest_goes_on(world):
     _server, resources = world
     run(resources)
@@ -113,8 +119,11 @@ def test_bad_input_is_named_recorded_and_the_rest_goes_on(world):
     day = date.fromisoformat(DAY)
     eps = {e["guid"]: e for e in wh.rows("episodes", day)}
     assert set(eps) == {"ok-1", "empty-1", "text-1", "huge-1", "gone-1"}  # not old-1: other day
-    assert eps["ok-1"]["audio_sha256"] and eps["ok-1"]["duration_s"] == pytest.approx(1.0, 0.01)
-    assert all(eps[g]["audio_sha256"] is None for g in ("empty-1", "text-1", "huge-1", "gone-1"))
+    # Only the episode whose audio was stored has a row in episode_audio; episodes has no audio.
+    audio = stored_audio(resources)
+    assert set(audio) == {"ok-1"} and audio["ok-1"]["audio_url"] == eps["ok-1"]["audio_url"]
+    assert audio["ok-1"]["duration_s"] == pytest.approx(1.0, 0.01)
+    assert "audio_sha256" not in eps["ok-1"]
     failures = {
         (f["stage"], f["feed"], f["episode_guid"]): f["error"] for f in wh.rows("failures", day)
     }
@@ -127,7 +136,7 @@ def test_bad_input_is_named_recorded_and_the_rest_goes_on(world):
     assert "HTTP 404" in failures[("episode_audio", "good", "gone-1")]
     assert "no audio enclosure" in failures[("episodes", "good", "no-audio")]
     stored = list((resources["data_home"].root / "audio").glob("??/*.wav"))
-    assert [p.stem for p in stored] == [eps["ok-1"]["audio_sha256"]]
+    assert [p.stem for p in stored] == [audio["ok-1"]["audio_sha256"]]
 
 
 def test_a_rerun_never_downloads_audio_twice_and_keeps_what_it_had(world):
@@ -143,7 +152,7 @@ def test_a_rerun_never_downloads_audio_twice_and_keeps_what_it_had(world):
     assert meta["cached"].value == 1 and meta["downloaded"].value == 0
     day = date.fromisoformat(DAY)
     eps = {e["guid"]: e for e in resources["warehouse"].rows("episodes", day)}
-    assert eps["ok-1"]["audio_sha256"]
+    assert stored_audio(resources)["ok-1"]["audio_sha256"]
     assert eps["ok-1"]["feed_title"] == "Good Show"  # not downgraded to the slug
     failures = resources["warehouse"].rows("failures", day)
     assert any(f["stage"] == "feeds" and f["feed"] == "good" for f in failures)
@@ -197,7 +206,7 @@ def test_an_item_blocked_later_is_dropped_from_what_was_stored(world):
 
 
 def test_a_published_transcript_is_used_and_kept_when_it_later_fails(world):
-    from dagster_project.assets.audio import transcripts
+    from dagster_project.assets.transcripts import transcripts
     from dagster_project.resources.models import Transcriber
 
     server, resources = world
@@ -247,7 +256,7 @@ def test_an_unchanged_feed_is_not_downloaded_again(world, tmp_path):
 
 @pytest.mark.slow
 def test_silent_audio_is_a_named_failure_and_the_rest_goes_on(world):
-    from dagster_project.assets.audio import transcripts
+    from dagster_project.assets.transcripts import transcripts
     from dagster_project.resources.models import Transcriber
 
     server, resources = world
@@ -314,11 +323,7 @@ def test_a_slow_audio_host_delays_only_itself(world, serve):
     )
     run(resources)
     assert slow.httpd.gate_opened == [True]
-    eps = resources["warehouse"].rows("episodes", date.fromisoformat(DAY))
-    assert [(e["guid"], bool(e["audio_sha256"])) for e in eps] == [
-        ("a-slow", True),
-        ("b-fast", True),
-    ]
+    assert sorted(stored_audio(resources)) == ["a-slow", "b-fast"]
 
 
 def failure_rows(resources, day: str, stage: str = "episodes") -> list[dict]:
@@ -361,3 +366,31 @@ def test_an_undated_item_is_reported_once_not_on_every_day(world):
     # A rerun of the day it was reported on keeps the row (the day's rows are rewritten).
     dg.materialize([feeds, episodes], partition_key="2026-11-17", resources=resources)
     assert [r["episode_guid"] for r in failure_rows(resources, "2026-11-17")] == ["undated-1"]
+
+
+def test_audio_stored_for_an_earlier_enclosure_is_not_the_episodes(tmp_path):
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    day = date.fromisoformat(DAY)
+    wh.replace_partition(
+        "episodes",
+        day,
+        [
+            {"feed": "good", "guid": "a", "audio_url": "http://x/new.mp3", "duration_s": 60.0},
+            {"feed": "good", "guid": "b", "audio_url": "http://x/b.mp3", "duration_s": 30.0},
+        ],
+    )
+    wh.replace_partition(
+        "episode_audio",
+        day,
+        [
+            {"feed": "good", "episode_guid": "a", "audio_url": "http://x/old.mp3",
+             "audio_sha256": "aa", "audio_bytes": 1, "duration_s": 59.0},
+            {"feed": "good", "episode_guid": "b", "audio_url": "http://x/b.mp3",
+             "audio_sha256": "bb", "audio_bytes": 1, "duration_s": 29.5},
+        ],
+    )  # fmt: skip
+    eps = episodes_with_audio(wh, day)
+    assert [(e["guid"], e["audio_sha256"], e["duration_s"]) for e in eps] == [
+        ("a", None, 60.0),  # the feed's new enclosure is not stored yet: the feed's duration
+        ("b", "bb", 29.5),
+    ]

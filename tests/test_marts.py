@@ -102,6 +102,12 @@ def seed_day(wh: Warehouse, day: date, plan: list[tuple[str, str, int]], feature
         for n, r in enumerate(ranked[: tuning.TOP_K], start=1)
     ]
     wh.replace_partition("episodes", day, list(episodes.values()))
+    audio = [
+        {"feed": f, "episode_guid": g, "audio_url": e["audio_url"], "audio_sha256": g,
+         "audio_bytes": 1, "duration_s": e["duration_s"]}
+        for (f, g), e in episodes.items()
+    ]  # fmt: skip
+    wh.replace_partition("episode_audio", day, audio)
     wh.replace_partition("claims", day, claims)
     wh.replace_partition("topics", day, topics)
     wh.replace_partition("claim_topics", day, claim_topics)
@@ -176,13 +182,14 @@ def expected_weekly(feed: str, days: list[date]) -> list[dict]:
 
 
 def wipe(wh: Warehouse, day: date) -> None:
-    for table in ("episodes", "claims", "topics", "claim_topics", "digest_insights"):
+    tables = ("episodes", "episode_audio", "claims", "topics", "claim_topics", "digest_insights")
+    for table in tables:
         wh.replace_partition(table, day, [])
 
 
 @pytest.fixture
 def duck(tmp_path) -> tuple[Warehouse, DbtMarts]:
-    path = str(tmp_path / "warehouse.duckdb")  # the name dbt/profiles.yml opens
+    path = str(tmp_path / "any-name.duckdb")  # dbt opens the file the warehouse writes
     return DuckDBWarehouse(path=path), DbtMarts(duckdb_path=path)
 
 
@@ -273,10 +280,12 @@ def test_a_full_refresh_rebuilds_every_day_and_freshness_is_reported(duck, run_d
     # Freshness: the newest day of each table; today's rows pass, ten-day-old ones fail.
     wipe(wh, today)
     wh.replace_partition("episodes", today, wh.rows("episodes", old))
+    wh.replace_partition("episode_audio", today, wh.rows("episode_audio", old))
     found = marts.run(["source", "freshness"])
     status = {r["unique_id"].rsplit(".", 1)[1]: r["status"] for r in found["results"]}
     assert status == {
         "episodes": "pass",
+        "episode_audio": "pass",
         "claims": "error",
         "topics": "error",
         "claim_topics": "error",

@@ -45,7 +45,7 @@ def test_a_run_on_a_postgres_instance_and_warehouse(tmp_path, database, monkeypa
         result = dg.materialize(
             [feeds, episodes],
             partition_key="2026-11-18",
-            resources={k: resources[k] for k in ("data_home", "http", "warehouse")},
+            resources={k: resources[k] for k in ("data_home", "web", "warehouse")},
             instance=instance,
         )
         assert result.success

@@ -194,11 +194,12 @@ def test_past_the_maximum_duration_the_resource_refuses_before_transcribing(tmp_
 
 def day_with(tmp_path, serve, files: dict[str, Path], transcriber):
     """feeds -> episodes -> episode_audio -> transcripts over HTTP for one feed of `files`."""
-    from dagster_project.assets.audio import episode_audio, transcripts
+    from dagster_project.assets.episode_audio import episode_audio
     from dagster_project.assets.feeds import episodes, feeds
-    from dagster_project.resources.http import FeedClient
+    from dagster_project.assets.transcripts import transcripts
     from dagster_project.resources.storage import DataHome
     from dagster_project.resources.warehouse import DuckDBWarehouse
+    from dagster_project.resources.web import WebFetcher
 
     site = tmp_path / "site"
     site.mkdir()
@@ -219,7 +220,7 @@ def day_with(tmp_path, serve, files: dict[str, Path], transcriber):
     warehouse = DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb"))
     resources = {
         "data_home": DataHome(home=str(tmp_path / "data"), feeds_file=str(feeds_file)),
-        "http": FeedClient(retries=0),
+        "web": WebFetcher(retries=0),
         "warehouse": warehouse,
         "transcriber": transcriber,
     }

@@ -10,8 +10,8 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.assets.common import (
-    DAILY,
     daily_asset,
+    daily_check,
     finish,
     inputs_key,
     partition_day,
@@ -27,9 +27,9 @@ from dagster_project.lib.claim_classifier import (
     with_prior,
 )
 from dagster_project.lib.content_key import source_version
-from dagster_project.lib.timing import join_segments
+from dagster_project.lib.segments import Segment
+from dagster_project.lib.timed_text import join_segments
 from dagster_project.lib.topics import show_repeats
-from dagster_project.lib.transcript_formats import Segment
 from dagster_project.lib.tuning import (
     BODY_CLAIM_SHARE,
     CLAIM_PROBABILITY,
@@ -41,19 +41,6 @@ from dagster_project.lib.tuning import (
 from dagster_project.resources.models import Nlp, TopicModeler
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
-
-
-def _segments(rows: list[dict]) -> list[Segment]:
-    return [
-        Segment(
-            start_s=r["start_s"],
-            end_s=r["end_s"],
-            text=r["text"],
-            speaker=r["speaker"],
-            words=[tuple(w) for w in json.loads(r["words"])] if r["words"] else None,
-        )
-        for r in sorted(rows, key=lambda r: r["segment_index"])
-    ]
 
 
 def claim_classifier(data_home: DataHome, topic_model: TopicModeler) -> ClaimClassifier:
@@ -150,7 +137,7 @@ def claims(
     candidates, rejected, sentences = [], Counter(), 0
     for (feed, guid), seg_rows in sorted(by_episode.items()):
         ordered = sorted(seg_rows, key=lambda r: r["segment_index"])
-        timed = join_segments(_segments(ordered))
+        timed = join_segments([Segment.from_row(r) for r in ordered])
         parsed = [
             (offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents
         ]
@@ -221,7 +208,7 @@ def claims(
     )
 
 
-@dg.asset_check(asset=claims, partitions_def=DAILY)
+@daily_check(asset=claims)
 def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_home: DataHome):
     """great-expectations suite: unique ids, text, score in 0..1, ordered times."""
     from dagster_project.lib.expectations import validate_claims
@@ -231,7 +218,7 @@ def claims_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, d
     return dg.AssetCheckResult(passed=result["success"], metadata=result["metadata"])
 
 
-@dg.asset_check(asset=claims, partitions_def=DAILY)
+@daily_check(asset=claims)
 def claims_within_episode(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """Every claim's seconds lie inside its episode's transcript."""
     bad = warehouse.query(

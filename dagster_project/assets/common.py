@@ -1,7 +1,6 @@
 """What the stages share: the daily partitions and the failures table."""
 
 import json
-import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,16 +8,16 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.lib.content_key import content_key, rows_hash, source_version
+from dagster_project.lib.preview import (
+    BACKFILL_POLICY,
+    CHECK_PARTITIONS,
+    NONEXISTENT_UPSTREAM,
+    on_purpose,
+)
 from dagster_project.lib.settings import start_date_from_env
 from dagster_project.lib.store import write_atomic
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
-
-# Preview/beta parameters used on purpose: checks validate the partition just written, backfills
-# run one day at a time, and the first day has no day before it.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset`")
-warnings.filterwarnings("ignore", message="Parameter `allow_nonexistent_upstream_partitions`")
 
 # The asset decorators need the partitions when this module is imported, so the first day is
 # read from the environment here, once, when the code location loads (lib/settings.py).
@@ -39,17 +38,28 @@ TRANSCRIPTION_POOL = "transcription"
 def daily_asset(**kwargs: Any) -> Any:
     """@dg.asset, partitioned by day, one day per run, in the warehouse pool unless told."""
     kwargs.setdefault("pool", WAREHOUSE_POOL)
-    return dg.asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
+    with on_purpose(BACKFILL_POLICY):
+        return dg.asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
+
+
+def daily_check(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetChecksDefinition]:
+    """@dg.asset_check on the day partition its asset just wrote."""
+    make = dg.asset_check(partitions_def=DAILY, **kwargs)
+
+    def decorate(fn: Callable[..., Any]) -> dg.AssetChecksDefinition:
+        with on_purpose(CHECK_PARTITIONS):
+            return make(fn)
+
+    return decorate
 
 
 def previous_day(asset: str) -> dg.AssetDep:
     """A dependency on the asset's own previous partition, so backfills run in date order."""
-    return dg.AssetDep(
-        asset,
-        partition_mapping=dg.TimeWindowPartitionMapping(
+    with on_purpose(NONEXISTENT_UPSTREAM):
+        mapping = dg.TimeWindowPartitionMapping(
             start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
-        ),
-    )
+        )
+    return dg.AssetDep(asset, partition_mapping=mapping)
 
 
 def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:

@@ -6,9 +6,9 @@ import dagster as dg
 from pydantic import ValidationError
 
 from dagster_project.assets.common import (
-    DAILY,
     Failures,
     daily_asset,
+    daily_check,
     finish,
     partition_day,
     previous_day,
@@ -72,7 +72,7 @@ def load_digest(warehouse: Warehouse, day: date) -> Digest:
     return Digest.from_rows(day, rows, episodes=len(warehouse.rows("episodes", day)))
 
 
-@dg.asset_check(asset=daily_digest, blocking=True, partitions_def=DAILY)
+@daily_check(asset=daily_digest, blocking=True)
 def daily_digest_well_formed(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """The contract's shape, at most top_k insights, distinct topics and headlines."""
     day = partition_day(context)

@@ -5,19 +5,19 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from dagster_project.assets.common import DAILY, Failures, daily_asset, finish, partition_day
+from dagster_project.assets.common import Failures, daily_asset, daily_check, finish, partition_day
 from dagster_project.lib.rss import FeedError, content_hash, parse_feed
 from dagster_project.lib.store import read_json, update_json, write_atomic
-from dagster_project.resources.http import FeedClient, FetchError
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
+from dagster_project.resources.web import FetchError, WebFetcher
 
 
-def _fetch(http: FeedClient, data_home: DataHome, url: str, allow: bool, prev: dict):
+def _fetch(web: WebFetcher, data_home: DataHome, url: str, allow: bool, prev: dict):
     """The feed's current XML: a conditional GET, or a plain one when no stored copy is left."""
     stored = data_home.path("feeds", prev.get("name", ""), f"{prev.get('sha256')}.xml")
     conditional = prev.get("url") == url and prev.get("sha256") and stored.exists()
-    response = http.fetch_feed(
+    response = web.fetch_feed(
         url,
         allow,
         etag=prev.get("etag") if conditional else None,
@@ -32,7 +32,7 @@ def _fetch(http: FeedClient, data_home: DataHome, url: str, allow: bool, prev: d
 
 @daily_asset(group_name="ingest", kinds={"python"})
 def feeds(
-    context: dg.AssetExecutionContext, data_home: DataHome, http: FeedClient, warehouse: Warehouse
+    context: dg.AssetExecutionContext, data_home: DataHome, web: WebFetcher, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Each configured feed, fetched with a conditional GET; its raw XML kept by sha256."""
     day = partition_day(context)
@@ -49,7 +49,7 @@ def feeds(
         row["title"] = prev.get("title")
         try:
             response, body, status = _fetch(
-                http, data_home, spec.url, config.allow_private_network, prev
+                web, data_home, spec.url, config.allow_private_network, prev
             )
             parsed = parse_feed(body, spec.name, response.url)
             sha = content_hash(body)
@@ -81,7 +81,7 @@ def feeds(
     # Side by side, a few requests per host at most: a slow host delays only its own feeds.
     rows = []
     for spec, (row, error) in zip(
-        config.feeds, http.map_by_host(fetch_one, config.feeds, lambda f: f.url), strict=True
+        config.feeds, web.map_by_host(fetch_one, config.feeds, lambda f: f.url), strict=True
     ):
         if error:
             failures.add(spec.name, error, url=spec.url)
@@ -175,17 +175,13 @@ def episodes(
                 unplaced.append((ep.feed, ep.guid, _beyond(ep.partition_date)))
             if ep.partition_date != day:
                 continue
-            old = stored.get((ep.feed, ep.guid), {})
-            same_audio = old.get("audio_url") == ep.audio_url
             found[(ep.feed, ep.guid)] = {
                 "feed": ep.feed,
                 "guid": ep.guid,
                 "title": ep.title,
                 "published_at": ep.published_at,
                 "audio_url": ep.audio_url,
-                "audio_sha256": old.get("audio_sha256") if same_audio else None,
-                "audio_bytes": old.get("audio_bytes") if same_audio else None,
-                "duration_s": (old.get("duration_s") if same_audio else None) or ep.duration_s,
+                "duration_s": ep.duration_s,
                 "audio_type": ep.audio_type,
                 "description": ep.description,
                 "author": ep.author,
@@ -220,7 +216,7 @@ def episodes(
     )
 
 
-@dg.asset_check(asset=episodes, blocking=True, partitions_def=DAILY)
+@daily_check(asset=episodes, blocking=True)
 def episodes_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """No feed + GUID appears twice in a day."""
     day = partition_day(context)

@@ -8,8 +8,8 @@ import numpy as np
 
 from dagster_project.assets.claims import claims
 from dagster_project.assets.common import (
-    DAILY,
     daily_asset,
+    daily_check,
     finish,
     inputs_key,
     partition_day,
@@ -148,7 +148,7 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@dg.asset_check(asset=topics, partitions_def=DAILY)
+@daily_check(asset=topics)
 def topics_unique_ids(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """A topic id appears once per day and every claim of the day has at most one topic."""
     day = partition_day(context)

@@ -8,16 +8,17 @@ from collections import defaultdict
 import dagster as dg
 import numpy as np
 
-from dagster_project.assets.audio import transcripts
 from dagster_project.assets.common import (
-    DAILY,
     Failures,
     daily_asset,
+    daily_check,
     finish,
     inputs_key,
     partition_day,
     unchanged,
 )
+from dagster_project.assets.episode_audio import episodes_with_audio
+from dagster_project.assets.transcripts import transcripts
 from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
 from dagster_project.lib.content_key import source_version
@@ -73,7 +74,11 @@ def voices(
     key = inputs_key(
         context,
         warehouse,
-        [("episodes", day, day), ("transcript_segments", day, day)],
+        [
+            ("episodes", day, day),
+            ("episode_audio", day, day),
+            ("transcript_segments", day, day),
+        ],
         nlp.model_dump(),
         speaker_encoder.settings_key(),
         source_version("dagster_project.resources.voices"),
@@ -85,7 +90,7 @@ def voices(
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
         segments[(r["feed"], r["episode_guid"])].append(r)
     rows, counts = [], {"episodes": 0, "voices": 0, "named_voices": 0, "named_segments": 0}
-    for ep in warehouse.rows("episodes", day, order_by="feed, guid"):
+    for ep in episodes_with_audio(warehouse, day):
         segs = segments.get((ep["feed"], ep["guid"]), [])
         if not segs or not ep["audio_sha256"] or any(s["source"] != "whisper" for s in segs):
             continue
@@ -97,7 +102,7 @@ def voices(
             failures.add(ep["feed"], f"voices not found: {exc}", episode_guid=ep["guid"])
             continue
         usable = [i for i, v in enumerate(found) if v is not None]
-        vectors = np.stack([found[i] for i in usable]) if usable else np.zeros((0, 256))
+        vectors = np.stack([v for v in found if v is not None]) if usable else np.zeros((0, 256))
         labels = lib.cluster(vectors, VOICE_SAME_SIMILARITY)
         sure = lib.confident(vectors, labels, VOICE_MARGIN)
         voice_of: dict[int, str] = {i: lib.voice_label(labels[n]) for n, i in enumerate(usable)}
@@ -127,7 +132,7 @@ def voices(
     return finish(context, {**counts, "segments": len(rows), "failed": failed})
 
 
-@dg.asset_check(asset=voices, partitions_def=DAILY)
+@daily_check(asset=voices)
 def voices_match_segments(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     """Every voice row belongs to a transcript segment of the day."""
     day = partition_day(context)

@@ -102,12 +102,12 @@ def pcm(path: str | Path, group_s: float = 5.0) -> Iterator[np.ndarray]:
 
 
 def _decoded(container, stream) -> Iterator:
-    import av
+    from av.error import InvalidDataError
 
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
-        except av.error.InvalidDataError:
+        except InvalidDataError:
             continue  # a corrupt packet costs its few milliseconds, not the episode
         yield from frames
 
@@ -141,7 +141,7 @@ def decode_windows(
     for piece in pcm(path):
         pieces.append(piece)
         held += len(piece)
-        if limit is not None and start + held > limit:
+        if max_s is not None and limit is not None and start + held > limit:
             raise over_limit((start + held) / SAMPLE_RATE, max_s)
         while held >= window:
             samples = np.concatenate(pieces)

@@ -133,13 +133,13 @@ def _segment_expectations() -> list:
     import great_expectations as gx
 
     return [
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="text"),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="start_s"),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="start_s", min_value=0),
-        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="text"),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="start_s"),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnValuesToBeBetween(column="start_s", min_value=0),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(  # pyright: ignore[reportPrivateImportUsage]
             column_A="end_s", column_B="start_s", or_equal=True
         ),
-        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=SEGMENT_IDS),
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=SEGMENT_IDS),  # pyright: ignore[reportPrivateImportUsage]
     ]
 
 
@@ -147,7 +147,8 @@ def validate_segments(rows: list[dict]) -> dict[str, Any]:
     """Every segment has text, starts at or after 0 and ends no earlier than it starts."""
     if not rows:
         return _nothing()
-    df = pd.DataFrame(rows)[[*SEGMENT_IDS, "start_s", "end_s", "text"]]
+    columns = [*SEGMENT_IDS, "start_s", "end_s", "text"]
+    df = pd.DataFrame([{c: r[c] for c in columns} for r in rows])
     return _validate("transcript_segments", df, SEGMENT_IDS, _segment_expectations)
 
 
@@ -158,10 +159,10 @@ def _claim_expectations() -> list:
     import great_expectations as gx
 
     return [
-        gx.expectations.ExpectColumnValuesToBeUnique(column="claim_id"),
-        gx.expectations.ExpectColumnValuesToNotBeNull(column="text"),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
-        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        gx.expectations.ExpectColumnValuesToBeUnique(column="claim_id"),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="text"),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),  # pyright: ignore[reportPrivateImportUsage]
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(  # pyright: ignore[reportPrivateImportUsage]
             column_A="end_s", column_B="start_s", or_equal=True
         ),
     ]
@@ -171,5 +172,6 @@ def validate_claims(rows: list[dict]) -> dict[str, Any]:
     """Claims have ids that are unique, text, a score in 0..1 and ordered times."""
     if not rows:
         return _nothing()
-    df = pd.DataFrame(rows)[[*CLAIM_IDS, "text", "score", "start_s", "end_s"]]
+    columns = [*CLAIM_IDS, "text", "score", "start_s", "end_s"]
+    df = pd.DataFrame([{c: r[c] for c in columns} for r in rows])
     return _validate("claims", df, CLAIM_IDS, _claim_expectations)

@@ -40,7 +40,7 @@ def check_public(url: str) -> None:
     except socket.gaierror as exc:
         raise BlockedAddressError(f"{url}: cannot resolve {host} ({exc})") from exc
     for info in infos:
-        addr = _unwrap(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
+        addr = _unwrap(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
         if not addr.is_global:
             raise BlockedAddressError(
                 f"{url} resolves to {addr}, a private or local address "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class Candidate:
     novel_podcasts: set[str] = field(default_factory=set)  # shows saying something not yet cited
 
     @property
-    def novelty(self) -> str:
+    def novelty(self) -> Literal["new", "recurring"]:
         return "recurring" if self.last_featured else "new"
 
 

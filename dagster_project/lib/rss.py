@@ -326,7 +326,7 @@ def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
         if audio is None:
             skipped.append((label, "no audio enclosure", day))
             continue
-        if audio_url is None:
+        if audio_url is None or guid is None:  # guid falls back on audio_url: None only with it
             skipped.append((label, f"enclosure {audio['href']!r} is not an http(s) URL", day))
             continue
         if stamp is None:
@@ -360,7 +360,7 @@ def parse_feed(raw: bytes, feed: str, feed_url: str) -> ParsedFeed:
                 duration_s=parse_duration(entry.get("itunes_duration")),
                 persons=_merge_persons(channel_persons, extra.get("persons", [])),
                 transcript_url=transcript_url,
-                transcript_type=transcript[1] if transcript_url else None,
+                transcript_type=transcript[1] if transcript and transcript_url else None,
             )
         )
     return ParsedFeed(

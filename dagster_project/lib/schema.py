@@ -22,10 +22,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("title", "TEXT"),
         ("published_at", "TIMESTAMP"),
         ("audio_url", "TEXT"),
-        ("audio_sha256", "TEXT"),
-        ("duration_s", "DOUBLE PRECISION"),
+        ("duration_s", "DOUBLE PRECISION"),  # the feed's itunes:duration
         ("audio_type", "TEXT"),
-        ("audio_bytes", "BIGINT"),
         ("description", "TEXT"),
         ("author", "TEXT"),
         ("link", "TEXT"),
@@ -33,6 +31,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("transcript_url", "TEXT"),
         ("transcript_type", "TEXT"),
         ("feed_title", "TEXT"),
+    ],
+    "episode_audio": [  # one row per episode whose audio is stored
+        ("partition_date", "DATE"),
+        ("feed", "TEXT"),
+        ("episode_guid", "TEXT"),
+        ("audio_url", "TEXT"),
+        ("audio_sha256", "TEXT"),  # the file in the audio store
+        ("audio_bytes", "BIGINT"),
+        ("duration_s", "DOUBLE PRECISION"),  # decoded to its end
     ],
     "transcript_segments": [
         ("partition_date", "DATE"),

@@ -59,6 +59,11 @@ class Settings:
     home: Path
     start_date: date = DEFAULT_START_DATE  # the first day partition
 
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB warehouse; dbt opens the same file (DbtMarts passes it on)."""
+        return self.home / "warehouse.duckdb"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

@@ -4,36 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
-
-@dataclass
-class Segment:
-    start_s: float
-    end_s: float
-    text: str
-    speaker: str | None = None
-    words: list[tuple[float, float, str]] | None = None  # (start_s, end_s, word) when known
-
-    def to_dict(self) -> dict:
-        return {
-            "start_s": self.start_s,
-            "end_s": self.end_s,
-            "text": self.text,
-            "speaker": self.speaker,
-            "words": [list(w) for w in self.words] if self.words else None,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Segment:
-        words = d.get("words")
-        return cls(
-            start_s=float(d["start_s"]),
-            end_s=float(d["end_s"]),
-            text=d["text"],
-            speaker=d.get("speaker"),
-            words=[(float(a), float(b), str(w)) for a, b, w in words] if words else None,
-        )
+from dagster_project.lib.segments import Segment
 
 
 class TranscriptFormatError(ValueError):

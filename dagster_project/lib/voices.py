@@ -66,17 +66,17 @@ def confident(
 ) -> list[bool]:
     """True for a segment closer to its own voice (without itself) than to any other voice by
     `margin`, and as close to it as two lines of one voice are (`VOICE_SAME_SIMILARITY`)."""
-    labels = np.asarray(labels)
+    voice_ids = np.asarray(labels)
     out = []
-    for i, own in enumerate(labels):
-        mates = np.flatnonzero((labels == own) & (np.arange(len(labels)) != i))
+    for i, own in enumerate(voice_ids):
+        mates = np.flatnonzero((voice_ids == own) & (np.arange(len(voice_ids)) != i))
         if len(mates) == 0:
-            out.append(False)  # a voice of one segment is not a voice yet
+            out.append(False)  # a voice voice_ids one segment is not a voice yet
             continue
         to_own = float((embeddings[mates] @ embeddings[i]).mean())
         others = [
-            float((embeddings[labels == other] @ embeddings[i]).mean())
-            for other in set(labels.tolist()) - {int(own)}
+            float((embeddings[voice_ids == other] @ embeddings[i]).mean())
+            for other in set(voice_ids.tolist()) - {int(own)}
         ]
         out.append(to_own >= VOICE_SAME_SIMILARITY and all(to_own - o >= margin for o in others))
     return out

@@ -16,13 +16,13 @@ import dagster as dg
 from dagster_celery import celery_executor
 
 from dagster_project.lib.settings import Settings
-from dagster_project.resources.http import FeedClient
 from dagster_project.resources.mailer import Mailer
 from dagster_project.resources.marts import DbtMarts
 from dagster_project.resources.models import Nlp, TopicModeler, Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.voices import SpeakerEncoder
 from dagster_project.resources.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from dagster_project.resources.web import WebFetcher
 
 WAREHOUSE_URL = "PODCAST_INSIGHTS_WAREHOUSE_URL"
 SMTP_PASSWORD = "PODCAST_INSIGHTS_SMTP_PASSWORD"
@@ -38,7 +38,7 @@ def warehouse_for(settings: Settings, environ: Mapping[str, str]) -> Warehouse:
             db_schema=environ.get("PODCAST_INSIGHTS_WAREHOUSE_SCHEMA", "podcast_insights"),
             exports_dir=exports_dir,
         )
-    return DuckDBWarehouse(path=str(settings.home / "warehouse.duckdb"), exports_dir=exports_dir)
+    return DuckDBWarehouse(path=str(settings.duckdb_path), exports_dir=exports_dir)
 
 
 def mailer_for(environ: Mapping[str, str], to: str = "PODCAST_INSIGHTS_SMTP_TO") -> Mailer:
@@ -78,7 +78,7 @@ def build_resources() -> dict[str, Any]:
     warehouse = warehouse_for(settings, env)
     return {
         "data_home": DataHome(home=str(settings.home), feeds_file=str(settings.feeds_file)),
-        "http": FeedClient(),
+        "web": WebFetcher(),
         "transcriber": Transcriber(),
         "nlp": Nlp(),
         "topic_model": TopicModeler(),
@@ -96,9 +96,11 @@ def build_resources() -> dict[str, Any]:
 
 
 def _delegate(
-    init_context: dg.InitExecutorContext, executor_def: dg.ExecutorDefinition, config: dict
+    init_context: dg.InitExecutorContext, executor_def: dg.ExecutorDefinition, config: Any
 ) -> dg.Executor:
-    return executor_def.executor_creation_fn(
+    create = executor_def.executor_creation_fn
+    assert create is not None  # both executors delegated to are made by a function
+    return create(
         dg.InitExecutorContext(
             job=init_context.job,
             executor_def=executor_def,
@@ -127,7 +129,7 @@ def in_process_or_celery(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Every step in the run's process (the default: models load once, nothing to set up), or,
     with `execution: {config: {celery: {broker: ...}}}` in the run config (deploy/celery/), each
     step as a Celery task that any worker on the broker picks up."""
-    config = init_context.executor_config
+    config: dict[str, Any] = dict(init_context.executor_config)
     if "celery" in config:
         return _delegate(init_context, celery_executor, config["celery"])
     return _delegate(init_context, dg.in_process_executor, config["in_process"])

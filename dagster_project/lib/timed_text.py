@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from dagster_project.lib.transcript_formats import Segment
+from dagster_project.lib.segments import Segment
 
 
 @dataclass(frozen=True)

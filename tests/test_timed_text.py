@@ -1,5 +1,5 @@
-from dagster_project.lib.timing import join_segments
-from dagster_project.lib.transcript_formats import Segment
+from dagster_project.lib.segments import Segment
+from dagster_project.lib.timed_text import join_segments
 
 
 def test_a_sentence_across_segments_keeps_its_seconds():

@@ -1,4 +1,4 @@
-"""episode_audio and transcripts: content-addressed audio, cached Whisper or published text."""
+"""transcripts: timed text per episode, the feed's own transcript or cached faster-whisper."""
 
 import hashlib
 import json
@@ -7,116 +7,33 @@ import time
 import dagster as dg
 
 from dagster_project.assets.common import (
-    DAILY,
     TRANSCRIPTION_POOL,
     Failures,
     daily_asset,
+    daily_check,
     finish,
     partition_day,
     validated,
 )
-from dagster_project.assets.feeds import episodes
-from dagster_project.lib.audio import AudioError, AudioTooLong, decoded_duration, suffix_for
-from dagster_project.lib.store import move_into_store, read_json, update_json, write_atomic
-from dagster_project.lib.transcript_formats import (
-    Segment,
-    TranscriptFormatError,
-    parse_transcript,
-)
-from dagster_project.resources.http import FeedClient, FetchError
+from dagster_project.assets.episode_audio import episode_audio, episodes_with_audio
+from dagster_project.lib.audio import AudioTooLong
+from dagster_project.lib.segments import Segment
+from dagster_project.lib.store import write_atomic
+from dagster_project.lib.transcript_formats import TranscriptFormatError, parse_transcript
 from dagster_project.resources.models import Transcriber
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
-
-TRUNCATED_RATIO = 0.5  # decoded audio shorter than this share of the declared duration
-
-
-@daily_asset(
-    group_name="ingest",
-    deps=[episodes],
-    kinds={"python"},
-)
-def episode_audio(
-    context: dg.AssetExecutionContext, data_home: DataHome, http: FeedClient, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    """Each episode's audio in a sha256-addressed store; a URL once fetched is never refetched."""
-    day = partition_day(context)
-    allow_private = data_home.feeds().allow_private_network
-    failures = Failures(context, "episode_audio")
-    index_path = data_home.path("audio", "index.json")
-    rows = warehouse.rows("episodes", day, order_by="feed, guid")
-    downloaded = cached = 0
-
-    def fetch(row: dict) -> tuple[str, dict | Exception]:
-        """("cached" | "downloaded", the index entry) or ("failed", why). In a worker thread."""
-        url = row["audio_url"]
-        known = read_json(index_path).get(url)
-        if known and data_home.path("audio", known["file"]).exists():
-            return "cached", known
-        try:
-            dl = http.download(
-                url, allow_private, data_home.max_audio_bytes, data_home.root / "audio" / "tmp"
-            )
-            try:
-                seconds = decoded_duration(dl.path)
-            except AudioError:
-                dl.path.unlink(missing_ok=True)
-                raise
-            declared = row["duration_s"]
-            if declared and seconds < TRUNCATED_RATIO * declared:
-                dl.path.unlink(missing_ok=True)
-                raise AudioError(
-                    f"truncated: {seconds:.0f} s decode of the {declared:.0f} s the feed declares"
-                )
-            stored = move_into_store(
-                dl.path, dl.sha256, data_home.root / "audio", suffix_for(row["audio_type"], url)
-            )
-        except (FetchError, AudioError, OSError) as exc:
-            return "failed", exc
-        entry = {
-            "sha256": dl.sha256,
-            "bytes": dl.size,
-            "duration_s": round(seconds, 2),
-            "file": str(stored.relative_to(data_home.root / "audio")),
-        }
-        update_json(index_path, lambda index, u=url, e=entry: index.__setitem__(u, e))
-        return "downloaded", entry
-
-    # Side by side, a few downloads per host at most: a slow host delays only its own episodes.
-    # One fetch per URL: episodes sharing an enclosure share its download.
-    first_of_url: dict[str, dict] = {}
-    for row in rows:
-        first_of_url.setdefault(row["audio_url"], row)
-    results = http.map_by_host(fetch, list(first_of_url.values()), lambda r: r["audio_url"])
-    outcomes = dict(zip(first_of_url, results, strict=True))
-    fetched: set[str] = set()
-    for row in rows:
-        url = row["audio_url"]
-        outcome, found = outcomes[url]
-        if outcome == "failed":
-            failures.add(row["feed"], f"audio: {found}", episode_guid=row["guid"], url=url)
-            continue
-        if outcome == "downloaded" and url not in fetched:
-            downloaded += 1
-        else:
-            cached += 1
-        fetched.add(url)
-        row.update(
-            audio_sha256=found["sha256"], audio_bytes=found["bytes"], duration_s=found["duration_s"]
-        )
-    warehouse.replace_partition("episodes", day, rows)
-    failed = failures.save(warehouse, day)
-    return finish(context, {"downloaded": downloaded, "cached": cached, "failed": failed})
+from dagster_project.resources.web import FetchError, WebFetcher
 
 
 def _published_transcript(
-    data_home: DataHome, http: FeedClient, ep: dict, allow_private: bool
+    data_home: DataHome, web: WebFetcher, ep: dict, allow_private: bool
 ) -> list[Segment]:
     """The feed's own transcript; the copy kept from an earlier run when it can't be fetched."""
     key = hashlib.sha256(ep["transcript_url"].encode()).hexdigest()[:24]
     kept = data_home.path("transcripts", "published", f"{key}.data")
     try:
-        data = http.get_bytes(ep["transcript_url"], allow_private)
+        data = web.get_bytes(ep["transcript_url"], allow_private)
         segments = parse_transcript(data, ep["transcript_type"])
     except (FetchError, TranscriptFormatError):
         if not kept.exists():
@@ -157,7 +74,7 @@ def _whisper(
 def transcripts(
     context: dg.AssetExecutionContext,
     data_home: DataHome,
-    http: FeedClient,
+    web: WebFetcher,
     transcriber: Transcriber,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
@@ -171,13 +88,13 @@ def transcripts(
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
         stored.setdefault((r["feed"], r["episode_guid"]), []).append(r)
     rows = []
-    for ep in warehouse.rows("episodes", day, order_by="feed, guid"):
+    for ep in episodes_with_audio(warehouse, day):
         key = (ep["feed"], ep["guid"])
         segments: list[Segment] | None = None
         source = "whisper"
         if ep["transcript_url"]:
             try:
-                segments = _published_transcript(data_home, http, ep, allow_private)
+                segments = _published_transcript(data_home, web, ep, allow_private)
                 source = "feed"
                 counts["from_feed"] += 1
             except (FetchError, TranscriptFormatError) as exc:
@@ -213,29 +130,16 @@ def transcripts(
         if not segments:
             failures.add(ep["feed"], "no speech found in the audio", episode_guid=ep["guid"])
             continue
-        for i, s in enumerate(segments):
-            rows.append(
-                {
-                    "feed": ep["feed"],
-                    "episode_guid": ep["guid"],
-                    "segment_index": i,
-                    "start_s": round(s.start_s, 3),
-                    "end_s": round(s.end_s, 3),
-                    "text": s.text,
-                    "source": source,
-                    "speaker": s.speaker,
-                    "words": json.dumps(s.words) if s.words else None,
-                }
-            )
+        rows.extend(s.to_row(ep["feed"], ep["guid"], i, source) for i, s in enumerate(segments))
     warehouse.replace_partition("transcript_segments", day, rows)
     failed = failures.save(warehouse, day)
-    metadata = {**counts, "segments": len(rows), "failed": failed}
+    metadata: dict[str, float] = {**counts, "segments": len(rows), "failed": failed}
     if audio_s:
         metadata["speed_x_realtime"] = round(audio_s / whisper_s, 1)
     return finish(context, metadata)
 
 
-@dg.asset_check(asset=transcripts, partitions_def=DAILY)
+@daily_check(asset=transcripts)
 def transcripts_segments_valid(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_home: DataHome
 ):

@@ -1,10 +1,10 @@
-"""FeedClient against a real HTTP server on 127.0.0.1."""
+"""WebFetcher against a real HTTP server on 127.0.0.1."""
 
 import time
 
 import pytest
 
-from dagster_project.resources.http import FeedClient, FetchError
+from dagster_project.resources.web import FetchError, WebFetcher
 
 
 @pytest.fixture
@@ -14,8 +14,8 @@ def site(tmp_path, serve):
     return serve(tmp_path)
 
 
-def client(**kw) -> FeedClient:
-    return FeedClient(**{"backoff_s": 0.01, "retries": 2, **kw})
+def client(**kw) -> WebFetcher:
+    return WebFetcher(**{"backoff_s": 0.01, "retries": 2, **kw})
 
 
 def test_conditional_get_returns_304_when_unchanged(site):
@@ -54,6 +54,23 @@ def test_server_errors_are_retried_with_backoff(site):
     response = client(retries=3).fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
     assert response.status == 200 and b"<rss>" in response.body
     assert site.httpd.flaky_calls == 3
+
+
+def test_server_errors_past_the_retries_name_the_url_and_the_status(site):
+    with pytest.raises(FetchError, match="failed after 2 attempts: HTTP 503") as err:
+        client(retries=1).fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
+    assert "/flaky/feed.xml" in str(err.value)
+    assert site.httpd.flaky_calls == 2
+
+
+def test_retries_are_urllib3s_on_the_one_session(site):
+    c = client(retries=2, backoff_s=0.25, max_retry_after_s=7)
+    retry = c.session_for(True).get_adapter(site.url).max_retries
+    assert (retry.total, retry.backoff_factor, retry.retry_after_max) == (2, 0.25, 7)
+    assert set(retry.status_forcelist or ()) == {429, 500, 502, 503, 504}
+    assert retry.allowed_methods == frozenset({"GET", "HEAD"})
+    c.fetch_feed(f"{site.url}/flaky/feed.xml", allow_private=True)
+    assert site.httpd.flaky_calls == 3  # two 503s retried inside one call
 
 
 def test_download_streams_hashes_and_enforces_the_size_limit(site, tmp_path):
@@ -106,7 +123,7 @@ def test_a_trickling_server_hits_the_transfer_deadline(tmp_path, serve):
 def test_connections_to_private_addresses_are_refused_at_connect_time(site):
     """What a DNS answer that changes between check and connect (rebinding) would meet."""
     from dagster_project.lib.netguard import BlockedAddressError
-    from dagster_project.resources.http import session
+    from dagster_project.resources.web import session
 
     with pytest.raises(BlockedAddressError, match="private address"):
         session(allow_private=False).get(f"{site.url}/feed.xml", timeout=5)

@@ -1,9 +1,11 @@
-"""HTTP for feeds, audio and published transcripts: deadlines, retries, safe redirects."""
+"""The web fetcher: feeds, audio and published transcripts over HTTP(S) (or file: URLs), with
+deadlines, retries and safe redirects."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import socket
 import tempfile
@@ -22,15 +24,15 @@ from urllib.request import url2pathname
 import dagster as dg
 import requests
 import urllib3
+import urllib3.connection
 from pydantic import PrivateAttr
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import DecodeError, InvalidHeader
+from urllib3.exceptions import DecodeError
 from urllib3.util.retry import Retry
 
 from dagster_project.lib.netguard import BlockedAddressError, check_public, is_public
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
-RETRY_AFTER_STATUS = {429, 503}
 REDIRECT_STATUS = {301, 302, 303, 307, 308}
 # A read returns what one recv brings, at most this: the deadline is checked between reads, so
 # a server that drips is noticed byte by byte, not once a large buffer has filled.
@@ -92,7 +94,7 @@ class _Deadline:
         _current.deadline = None
 
 
-class _UnderDeadline:
+class _UnderDeadline(urllib3.connection.HTTPConnection):
     """Puts each socket the connection uses under the deadline of the request it serves."""
 
     def _new_conn(self):
@@ -110,7 +112,7 @@ class _UnderDeadline:
         return super().getresponse(*args, **kwargs)
 
 
-class _PeerMustBePublic:
+class _PeerMustBePublic(urllib3.connection.HTTPConnection):
     """Checks the address a connection actually reached, before a byte of the request is sent.
 
     The name was checked before the request, but DNS may answer differently the second time
@@ -142,20 +144,22 @@ class _PublicHTTPSConnection(_PeerMustBePublic, _HTTPSConnection):
     pass
 
 
+# urllib3 declares ConnectionCls as its connection Protocol, which its own HTTPConnection does not
+# satisfy in pyright's eyes: the ignores below are for urllib3's annotation.
 class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
+    ConnectionCls = _HTTPConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+    ConnectionCls = _HTTPSConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _PublicHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _PublicHTTPConnection
+    ConnectionCls = _PublicHTTPConnection  # pyright: ignore[reportAssignmentType]
 
 
 class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _PublicHTTPSConnection
+    ConnectionCls = _PublicHTTPSConnection  # pyright: ignore[reportAssignmentType]
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -174,10 +178,37 @@ class PublicOnlyAdapter(DeadlineAdapter):
     pool_classes: ClassVar[dict[str, type]] = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
 
 
-def session(allow_private: bool, pool_size: int = 10) -> requests.Session:
+def retry_policy(
+    retries: int = 3, backoff_s: float = 1.0, max_retry_after_s: float = 60.0
+) -> Retry:
+    """What urllib3 retries before a response's body is read: connection failures and timeouts,
+    and 429/5xx answers, after Retry-After (up to `max_retry_after_s`) or an exponential backoff
+    (none before the first retry, then backoff_s x 2, x 4, ...). GET and HEAD only."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=False,  # redirects are followed by hand, each hop checked
+        status_forcelist=RETRY_STATUS,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        backoff_factor=backoff_s,
+        respect_retry_after_header=True,
+        retry_after_max=math.ceil(max_retry_after_s),
+        raise_on_status=False,  # the last answer is returned: its status names the failure
+    )
+
+
+def session(
+    allow_private: bool, pool_size: int = 10, retry: Retry | None = None
+) -> requests.Session:
+    """One requests Session: connections kept and reused, retries on its adapter."""
     s = requests.Session()
     adapter_class = DeadlineAdapter if allow_private else PublicOnlyAdapter
-    adapter = adapter_class(pool_connections=pool_size, pool_maxsize=pool_size)
+    adapter = adapter_class(
+        pool_connections=pool_size, pool_maxsize=pool_size, max_retries=retry or Retry(0)
+    )
     s.mount("http://", adapter)
     s.mount("https://", adapter)
     return s
@@ -187,13 +218,8 @@ class FetchError(RuntimeError):
     """A URL that could not be fetched; the message says why."""
 
 
-class _TryAgain(Exception):
-    """An attempt that failed in a way the next attempt may not: the reason, and the wait the
-    server asked for (Retry-After), if it did."""
-
-    def __init__(self, reason: object, retry_after: float | None = None) -> None:
-        super().__init__(str(reason))
-        self.retry_after = retry_after
+class _BodyCut(Exception):
+    """The connection was lost after the response began: the whole request is made again."""
 
 
 @dataclass
@@ -259,18 +285,21 @@ class _HashingFile:
         self.out.write(chunk)
 
 
-class FeedClient(dg.ConfigurableResource):
-    """Fetches over HTTP(S) or from file: URLs."""
+class WebFetcher(dg.ConfigurableResource):
+    """Fetches what the pipeline reads from the web (feeds, audio, published transcripts), over
+    HTTP(S) or from file: URLs; the resource key `web`."""
 
     user_agent: str = "PodcastInsights/0.1 (+https://example.com/podcast-insights)"
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0  # silence between two reads
     retries: int = 3
     backoff_s: float = 1.0
-    max_retry_after_s: float = 60.0  # a 429/503's Retry-After is waited, up to this long
+    # A 429/503's Retry-After is waited, up to this long (whole seconds: urllib3 rounds it up).
+    max_retry_after_s: float = 60.0
     max_redirects: int = 5
     max_feed_bytes: int = 20_000_000
-    max_transfer_s: float = 900.0  # wall clock per attempt: connect, first byte, whole body
+    # Wall clock per request: connect, first byte, whole body, and urllib3's retries of them.
+    max_transfer_s: float = 900.0
     max_parallel: int = 8  # requests in flight at once
     max_per_host: int = 2  # requests in flight to one host
 
@@ -281,7 +310,8 @@ class FeedClient(dg.ConfigurableResource):
         """One session per client and network policy, so connections are kept and reused."""
         with self._sessions_lock:
             if allow_private not in self._sessions:
-                self._sessions[allow_private] = session(allow_private, self.max_parallel)
+                retry = retry_policy(self.retries, self.backoff_s, self.max_retry_after_s)
+                self._sessions[allow_private] = session(allow_private, self.max_parallel, retry)
             return self._sessions[allow_private]
 
     def map_by_host(
@@ -352,23 +382,17 @@ class FeedClient(dg.ConfigurableResource):
         max_bytes: int,
         headers: dict[str, str] | None,
     ) -> _Got:
-        """Attempts with exponential backoff, or the wait a Retry-After asks (up to its cap).
-
-        urllib3's Retry on the adapter would cover what fails before the body, but not a body
-        cut off half way (a streamed body is read after it returns), nor give each attempt its
-        own deadline; one loop does all of it. Its parser reads Retry-After here.
-        """
+        """urllib3's Retry on the session's adapter retries what fails before the body
+        (`retry_policy`); a streamed body is read after urllib3 returns, so a body cut off half
+        way is fetched again here, after the same backoff."""
         all_headers = {"User-Agent": self.user_agent, **(headers or {})}
-        last: Exception | None = None
+        last: _BodyCut | None = None
         for attempt in range(self.retries + 1):
             if attempt:
-                pause = self.backoff_s * 2 ** (attempt - 1)
-                if isinstance(last, _TryAgain) and last.retry_after is not None:
-                    pause = max(pause, min(last.retry_after, self.max_retry_after_s))
-                time.sleep(pause)
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
                 return self._attempt(url, allow_private, sink, max_bytes, all_headers)
-            except _TryAgain as exc:
+            except _BodyCut as exc:
                 last = exc
         raise FetchError(f"{url}: failed after {self.retries + 1} attempts: {last}")
 
@@ -397,13 +421,15 @@ class FeedClient(dg.ConfigurableResource):
             except (requests.RequestException, OSError) as exc:
                 if deadline.over():
                     raise self._too_slow(url) from exc
-                raise _TryAgain(exc) from exc
+                raise FetchError(f"{url}: failed after {self.retries + 1} attempts: {exc}") from exc
             with response:  # closed on every way out, a deadline's too
                 status = response.status_code
                 if status in REDIRECT_STATUS:
                     return _Got(status, url, location=response.headers.get("Location", ""))
-                if status in RETRY_STATUS:
-                    raise _TryAgain(f"HTTP {status}", _retry_after(response, status))
+                if status in RETRY_STATUS:  # still, after the retries
+                    raise FetchError(
+                        f"{url}: failed after {self.retries + 1} attempts: HTTP {status}"
+                    )
                 if status != 200:
                     return _Got(status, url, response.headers)
                 declared = response.headers.get("Content-Length", "")
@@ -435,7 +461,7 @@ class FeedClient(dg.ConfigurableResource):
             except (urllib3.exceptions.HTTPError, HTTPException, OSError) as exc:
                 if deadline.over():
                     raise self._too_slow(url) from exc
-                raise _TryAgain(f"connection lost mid-body: {exc}") from exc
+                raise _BodyCut(f"connection lost mid-body: {exc}") from exc
             if not chunk:
                 if deadline.over():  # the shut-down socket read as the end of the body
                     raise self._too_slow(url)
@@ -507,17 +533,6 @@ class FeedClient(dg.ConfigurableResource):
         got = self._get(url, allow_private, sink, max_bytes)
         if got.status != 200:
             raise FetchError(f"{got.url}: HTTP {got.status}")
-
-
-def _retry_after(response: requests.Response, status: int) -> float | None:
-    """The seconds a 429 or 503 asks to wait (Retry-After: seconds or an HTTP-date)."""
-    value = response.headers.get("Retry-After")
-    if status not in RETRY_AFTER_STATUS or not value:
-        return None
-    try:
-        return Retry().parse_retry_after(value)
-    except InvalidHeader:
-        return None  # unreadable: the usual backoff
 
 
 def _file_path(url: str) -> Path:

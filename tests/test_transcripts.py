@@ -1,0 +1,177 @@
+"""Every branch of the `transcripts` asset, fast: a fake Transcriber, a real DuckDB warehouse,
+published transcripts as file: URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from dagster_project.assets.transcripts import transcripts
+from dagster_project.resources.storage import DataHome
+from dagster_project.resources.warehouse import DuckDBWarehouse
+from dagster_project.resources.web import WebFetcher
+from tests.fakes import FakeTranscriber
+
+DAY = "2026-11-18"
+VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Ann Lee>Prices fell sharply.\n"
+
+
+class Day:
+    """One day's episodes with their stored audio, and the resources to transcribe them."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        feeds_file = tmp_path / "feeds.yaml"
+        feeds_file.write_text("feeds:\n  - {name: good, url: 'file:good.xml'}\n")
+        self.data_home = DataHome(home=str(tmp_path / "data"), feeds_file=str(feeds_file))
+        self.warehouse = DuckDBWarehouse(path=str(tmp_path / "data" / "warehouse.duckdb"))
+        self.transcriber = FakeTranscriber(max_audio_s=3600, calls_log=str(tmp_path / "calls"))
+        self.episodes: list[dict] = []
+        self.audio: list[dict] = []
+
+    def episode(self, guid: str, speech: str | None, seconds: float = 20.0, transcript=None):
+        """An episode; `speech` is its stored audio's "sound" (None: no audio stored)."""
+        url = f"http://127.0.0.1/{guid}.mp3"
+        transcript_url = None
+        if transcript is not None:
+            path = self.tmp / f"{guid}.vtt"
+            if transcript:
+                path.write_text(transcript)
+            transcript_url = path.as_uri()
+        self.episodes.append(
+            {"feed": "good", "guid": guid, "title": guid, "audio_url": url,
+             "duration_s": seconds, "transcript_url": transcript_url,
+             "transcript_type": "text/vtt" if transcript_url else None, "feed_title": "Good"}
+        )  # fmt: skip
+        if speech is not None:
+            sha = self.sha(guid)
+            self.data_home.path("audio", sha[:2], f"{sha}.mp3").write_text(speech)
+            self.audio.append(
+                {"feed": "good", "episode_guid": guid, "audio_url": url, "audio_sha256": sha,
+                 "audio_bytes": len(speech), "duration_s": seconds}
+            )  # fmt: skip
+
+    @staticmethod
+    def sha(guid: str) -> str:
+        return hashlib.sha256(guid.encode()).hexdigest()
+
+    def run(self) -> dg.MaterializeResult:
+        day = date.fromisoformat(DAY)
+        self.warehouse.replace_partition("episodes", day, self.episodes)
+        self.warehouse.replace_partition("episode_audio", day, self.audio)
+        result = dg.materialize(
+            [transcripts],
+            partition_key=DAY,
+            resources={
+                "data_home": self.data_home,
+                "web": WebFetcher(retries=0),
+                "transcriber": self.transcriber,
+                "warehouse": self.warehouse,
+            },
+        )
+        assert result.success  # whatever failed, the day goes on
+        return result.asset_materializations_for_node("transcripts")[0].metadata
+
+    def segments(self) -> dict[str, list[tuple]]:
+        found: dict[str, list[tuple]] = {}
+        for r in self.warehouse.rows("transcript_segments", date.fromisoformat(DAY)):
+            found.setdefault(r["episode_guid"], []).append((r["text"], r["speaker"], r["source"]))
+        return found
+
+    def failures(self) -> dict[str, str]:
+        rows = self.warehouse.rows("failures", date.fromisoformat(DAY))
+        return {r["episode_guid"]: r["error"] for r in rows if r["stage"] == "transcripts"}
+
+
+@pytest.fixture
+def world(tmp_path) -> Day:
+    return Day(tmp_path)
+
+
+def test_new_audio_is_transcribed_and_cached(world):
+    world.episode("new", "Rates rose. Stocks fell.")
+    meta = world.run()
+    assert world.segments() == {
+        "new": [("Rates rose.", None, "whisper"), ("Stocks fell.", None, "whisper")]
+    }
+    assert (meta["transcribed"].value, meta["cached"].value) == (1, 0)
+    assert meta["speed_x_realtime"].value > 0
+    cache = world.data_home.path("transcripts", f"{world.sha('new')}.fake.json")
+    assert [s["text"] for s in json.loads(cache.read_text())] == ["Rates rose.", "Stocks fell."]
+    (row,) = [
+        r
+        for r in world.warehouse.rows("transcript_segments", date.fromisoformat(DAY))
+        if r["segment_index"] == 0
+    ]
+    assert json.loads(row["words"]) == [[0.0, 10.0, "Rates rose."]]
+
+
+def test_the_cache_answers_a_rerun_without_the_model(world):
+    world.episode("new", "Rates rose.")
+    world.run()
+    meta = world.run()
+    assert world.transcriber.calls == [f"{world.sha('new')}.mp3"]  # once, in the first run
+    assert (meta["transcribed"].value, meta["cached"].value) == (0, 1)
+    assert "speed_x_realtime" not in meta
+    assert world.segments() == {"new": [("Rates rose.", None, "whisper")]}
+
+
+def test_a_published_transcript_is_used_instead_of_the_model(world):
+    world.episode("published", "Never heard.", transcript=VTT)
+    meta = world.run()
+    assert world.segments() == {"published": [("Prices fell sharply.", "Ann Lee", "feed")]}
+    assert world.transcriber.calls == []
+    assert meta["from_feed"].value == 1
+
+
+def test_an_unusable_published_transcript_is_a_failure_row_and_the_model_transcribes(world):
+    world.episode("missing-vtt", "Rates rose.", transcript="")  # its file does not exist
+    world.run()
+    assert world.segments() == {"missing-vtt": [("Rates rose.", None, "whisper")]}
+    assert "published transcript unusable, transcribing instead" in world.failures()["missing-vtt"]
+
+
+def test_a_failed_transcription_is_a_failure_row_and_the_day_goes_on(world):
+    world.episode("broken", "FAIL")
+    world.episode("fine", "Rates rose.")
+    meta = world.run()
+    assert world.segments() == {"fine": [("Rates rose.", None, "whisper")]}
+    assert world.failures() == {"broken": "transcription failed: the decoder gave up"}
+    assert meta["failed"].value == 1
+
+
+def test_a_failed_rerun_keeps_what_an_earlier_run_stored(world):
+    world.episode("flaky", "Rates rose.")
+    world.run()
+    world.data_home.path("transcripts", f"{world.sha('flaky')}.fake.json").unlink()
+    audio = world.data_home.audio_file(world.sha("flaky"))
+    audio.write_text("FAIL")
+    world.run()
+    assert world.segments() == {"flaky": [("Rates rose.", None, "whisper")]}
+    assert world.failures() == {"flaky": "transcription failed: the decoder gave up"}
+
+
+def test_over_length_audio_is_refused_before_it_is_read(world):
+    world.episode("long", "Rates rose.", seconds=7200.0)
+    world.run()
+    assert world.transcriber.calls == []
+    assert world.failures() == {"long": "not transcribed: 7200 s of audio, over the 3600 s limit"}
+    assert world.segments() == {}
+
+
+def test_audio_without_speech_is_a_failure_row(world):
+    world.episode("silent", "")
+    world.run()
+    assert world.failures() == {"silent": "no speech found in the audio"}
+    assert world.segments() == {}
+
+
+def test_an_episode_without_stored_audio_or_transcript_is_left_alone(world):
+    world.episode("no-audio", None)
+    meta = world.run()
+    assert world.segments() == {} and world.failures() == {}
+    assert (meta["transcribed"].value, meta["cached"].value, meta["failed"].value) == (0, 0, 0)
