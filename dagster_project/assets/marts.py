@@ -96,7 +96,8 @@ def with_row_counts(
     for event in events:
         if isinstance(event, dg.Output):
             key = context.assets_def.keys_by_output_name[event.output_name]
-            found = _count(warehouse, warehouse.qualified(key.path[-1]), days)
+            table = ".".join(f'"{part}"' for part in warehouse.qualified(key.path[-1]).split("."))
+            found = _count(warehouse, table, days)
             if found is not None:
                 event = event.with_metadata({**event.metadata, "dagster/row_count": found})
         counted.append(event)
