@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import struct
+import subprocess
 import threading
 import time
 from email.utils import formatdate
@@ -18,6 +20,27 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SHOWS = REPO / "demo" / "shows"
+
+
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """End a process started with `start_new_session=True` and its children: SIGTERM to its
+    group, SIGKILL if it is still there after `timeout` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def demo_feeds(url: str, path: Path) -> Path:
+    """A feeds file naming every demo show, served over HTTP from `url` (loopback allowed)."""
+    names = sorted(p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml"))
+    path.write_text(
+        "allow_private_network: true\nfeeds:\n"
+        + "".join(f"  - {{name: {n}, url: '{url}/feeds/{n}.xml'}}\n" for n in names)
+    )
+    return path
 
 
 class Handler(SimpleHTTPRequestHandler):

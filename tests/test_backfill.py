@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, BulkActionStatus
 
 from dagster_project.resources.warehouse import DuckDBWarehouse
+from tests.conftest import stop_group
 from tests.test_marts import (
     MARTS,
     MON,
@@ -176,12 +176,7 @@ def test_a_backfill_of_three_days_runs_one_day_at_a_time_under_the_pool_limit(de
         try:
             backfill = wait_for_backfill(instance, backfill_id, daemon, deployment["log"])
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
+            stop_group(daemon, timeout=60)
             log.close()
 
         # Every run succeeded: one a day, all of them the backfill's.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -97,19 +96,14 @@ def materialize(env: dict[str, str], *config: str) -> subprocess.CompletedProces
 def celery_worker(tmp_path, serve):
     """A Celery worker process (two slots) on the test's Redis database, with the run's
     environment; the demo shows served over HTTP; the instance made from deploy/celery/."""
-    from tests.conftest import DEMO_SHOWS
+    from tests.conftest import DEMO_SHOWS, demo_feeds, stop_group
 
     redis_or_fail(REDIS_DB)
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "deploy/celery/dagster.yaml").read_text())
     server = serve(DEMO_SHOWS)
-    feeds = tmp_path / "feeds.yaml"
-    names = sorted(p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml"))
-    feeds.write_text(
-        "allow_private_network: true\nfeeds:\n"
-        + "".join(f"  - {{name: {n}, url: '{server.url}/feeds/{n}.xml'}}\n" for n in names)
-    )
+    feeds = demo_feeds(server.url, tmp_path / "feeds.yaml")
     bin_dir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODCAST_INSIGHTS_")}
     env.update(
@@ -134,12 +128,7 @@ def celery_worker(tmp_path, serve):
     run_config = on_db(REPO / "deploy/celery/run_config.yaml", tmp_path / "run.yaml", REDIS_DB)
     yield {"env": env, "worker_env": worker_env, "run_config": run_config, "tmp": tmp_path,
            "home": home, "log": tmp_path / "worker.log"}  # fmt: skip
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+    stop_group(worker, timeout=30)
     log.close()
 
 

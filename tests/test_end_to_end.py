@@ -28,16 +28,11 @@ def theme_of(citation: dict, manifest: dict) -> str | None:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    from tests.conftest import Server
+    from tests.conftest import Server, demo_feeds
 
     tmp = tmp_path_factory.mktemp("e2e")
     server = Server(DEMO_SHOWS)
-    feeds = tmp / "feeds.yaml"
-    names = sorted(p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml"))
-    feeds.write_text(
-        "allow_private_network: true\nfeeds:\n"
-        + "".join(f"  - {{name: {n}, url: '{server.url}/feeds/{n}.xml'}}\n" for n in names)
-    )
+    feeds = demo_feeds(server.url, tmp / "feeds.yaml")
     mp = pytest.MonkeyPatch()
     mp.setenv("PODCAST_INSIGHTS_FEEDS", str(feeds))
     mp.setenv("PODCAST_INSIGHTS_HOME", str(tmp / "data"))

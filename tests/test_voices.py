@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from dagster_project.lib.voices import Voiced, cluster, confident, name_voices, voice_label
+from dagster_project.lib.voices import (
+    Voiced,
+    cluster,
+    confident,
+    name_voices,
+    sentence_voice,
+    voice_label,
+)
 
 
 def _around(centre: np.ndarray, n: int, spread: float, rng: np.random.Generator) -> np.ndarray:
@@ -209,3 +216,30 @@ def test_embeddings_streamed_in_any_span_order_equal_those_of_the_whole_file():
         want = SpeakerEncoder._embed(model, cut)
         assert got is not None and want is not None
         assert float(got @ want) > 0.999, (start, end)
+
+
+A, B = "speaker_1", "speaker_2"
+
+
+@pytest.mark.parametrize(
+    ("spoken", "expected"),
+    [
+        ([{"voice": A, "speaker": "Dana"}], (A, "Dana")),
+        ([{"voice": A, "speaker": "Dana"}, {"voice": A, "speaker": "Dana"}], (A, "Dana")),
+        # one segment of the voice not named surely (between two voices): a voice, no name
+        ([{"voice": A, "speaker": "Dana"}, {"voice": A, "speaker": None}], (A, None)),
+        # another voice inside the sentence, even between two of Dana's: nobody
+        (
+            [
+                {"voice": A, "speaker": "Dana"},
+                {"voice": B, "speaker": None},
+                {"voice": A, "speaker": "Dana"},
+            ],
+            (None, None),
+        ),
+        ([{"voice": A, "speaker": None}, {}], (None, None)),  # a segment too short to tell
+        ([], (None, None)),
+    ],
+)
+def test_a_sentence_has_a_voice_and_name_only_when_all_of_it_has(spoken, expected):
+    assert sentence_voice(spoken) == expected

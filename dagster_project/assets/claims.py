@@ -38,6 +38,7 @@ from dagster_project.lib.tuning import (
     SHOW_REPEAT_SIMILARITY,
     SHOW_REPEAT_WINDOW_DAYS,
 )
+from dagster_project.lib.voices import sentence_voice
 from dagster_project.resources.models import Nlp, TopicModeler
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
@@ -151,14 +152,13 @@ def claims(
                 continue
             start_s, end_s = timed.span_times(offset + sent.start_char, offset + sent.end_char)
             first, last = timed.segments_of(offset + sent.start_char, offset + sent.end_char)
-            voice_a, voice_b = (
-                voiced.get((feed, guid, ordered[i]["segment_index"]), {}) for i in (first, last)
-            )
-            voice = voice_a.get("voice") if voice_a.get("voice") == voice_b.get("voice") else None
             # A named voice names the sentence only when it spoke all of it, surely.
-            named = voice_a.get("speaker") if voice == voice_b.get("voice") else None
-            if named != voice_b.get("speaker"):
-                named = None
+            voice, named = sentence_voice(
+                [
+                    voiced.get((feed, guid, ordered[i]["segment_index"]), {})
+                    for i in range(first, last + 1)
+                ]
+            )
             candidates.append(
                 {
                     "claim_id": rules.claim_id(feed, guid, start_s, f.text),

@@ -17,7 +17,7 @@ people: two alike voices were then heard as one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,3 +140,14 @@ def name_voices(
     named = {voice: next(iter(found)) for voice, found in claims.items() if len(found) == 1}
     taken = list(named.values())
     return {voice: name for voice, name in named.items() if taken.count(name) == 1}
+
+
+def sentence_voice(spoken: Sequence[Mapping[str, str | None]]) -> tuple[str | None, str | None]:
+    """The voice and the name of a sentence spoken over these segments' rows (`voice`,
+    `speaker`), first to last: the voice when every segment has that one voice, and the name
+    only when every segment also carries that one name. Anything less, and it has none."""
+    voices = {row.get("voice") for row in spoken}
+    if len(voices) != 1 or None in voices:
+        return None, None
+    names = {row.get("speaker") for row in spoken}
+    return voices.pop(), names.pop() if len(names) == 1 else None
