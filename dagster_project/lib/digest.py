@@ -301,6 +301,7 @@ def _candidate(
         novel_podcasts={m["feed"] for m in members if not is_repeat(m["text"], last[1])}
         if last
         else set(),
+        evidence={(m["feed"], m["episode_guid"]) for m in members},
     )
 
 

@@ -23,6 +23,9 @@ class Candidate:
     coherence: float = 1.0  # mean cosine of the day's claims to the topic centroid
     last_featured: str | None = None  # date of the last digest that featured the topic
     novel_podcasts: set[str] = field(default_factory=set)  # shows saying something not yet cited
+    # (feed, episode guid) of each claim today: the evidence, to tell a split-off part of a
+    # chosen insight (same episodes) from a theme of its own. Empty: unknown, never a stray.
+    evidence: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def novelty(self) -> Literal["new", "recurring"]:
@@ -40,6 +43,7 @@ class RankingRules:
     recurring_weight: float = tuning.RECURRING_WEIGHT
     mmr_lambda: float = tuning.MMR_LAMBDA
     duplicate_similarity: float = tuning.DUPLICATE_SIMILARITY
+    stray_similarity: float = tuning.STRAY_SIMILARITY
 
 
 @dataclass
@@ -71,6 +75,24 @@ def tier(c: Candidate, rules: RankingRules) -> int:
     return 1 if c.claims >= 2 else 2
 
 
+def stray_of(d: Candidate, chosen: list[Decision], rules: RankingRules) -> Decision | None:
+    """The chosen insight that a small candidate is most likely a split-off part of, or None.
+
+    Shared evidence: all of the candidate's claims come from episodes the chosen insight
+    already cites, and that insight is the nearest chosen one (centroids), at least
+    `stray_similarity` close. A theme of its own is usually heard in another episode too, or
+    sits nearer another insight.
+    """
+    if not d.evidence or not chosen or len(d.podcasts) >= rules.min_podcasts:
+        return None
+    sim, near = max(
+        ((float(d.centroid @ s.candidate.centroid), s) for s in chosen), key=lambda x: x[0]
+    )
+    if sim >= rules.stray_similarity and d.evidence <= near.candidate.evidence:
+        return near
+    return None
+
+
 def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
     """Every candidate with its score and fate, featured ones first in rank order.
 
@@ -86,6 +108,7 @@ def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
         else:
             pool.append(d)
     chosen: list[Decision] = []
+    part_of: dict[int, Decision] = {}  # id(decision) -> the chosen insight it likely belongs to
     while pool and len(chosen) < rules.top_k:
         best, best_key = None, None
         for d in list(pool):
@@ -99,7 +122,13 @@ def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
                 pool.remove(d)
                 continue
             value = d.score / top - rules.mmr_lambda * max(0.0, near[0])
-            key = (d.tier, -value, d.candidate.topic_id)
+            # A likely split-off part of a chosen insight waits behind every other candidate.
+            stray = stray_of(d.candidate, chosen, rules)
+            if stray is not None:
+                part_of[id(d)] = stray
+            else:
+                part_of.pop(id(d), None)
+            key = (3 if stray else d.tier, -value, d.candidate.topic_id)
             if best_key is None or key < best_key:
                 best, best_key = d, key
         if best is None:
@@ -110,7 +139,9 @@ def decide(candidates: list[Candidate], rules: RankingRules) -> list[Decision]:
         pool.remove(best)
     for d in pool:
         d.reason = f"ranked below the top {rules.top_k}"
-        if d.tier == 3:
+        if id(d) in part_of:
+            d.reason += f" (likely part of rank {part_of[id(d)].rank}: the same episodes)"
+        elif d.tier == 3:
             d.reason += f" (featured on {d.candidate.last_featured}; nothing new since)"
     rest = sorted(
         (d for d in decisions if d.rank is None),
