@@ -2,6 +2,7 @@
 reads with DuckDB or pandas over the whole folder is what the warehouse holds, after reruns too."""
 
 import threading
+import time
 import uuid
 from datetime import date, datetime
 
@@ -140,16 +141,21 @@ def test_readers_see_the_old_day_or_the_new_one_never_a_mix(tmp_path):
         return [{"topic_id": f"{v}{i}", "label": v} for i in range(versions[v])]
 
     exports.write_partition(tmp_path, "topics", DAY1, cols, rows("a"))
-    done = threading.Event()
+    done, enough = threading.Event(), threading.Event()
 
     def rewrite():
-        for i in range(30):
+        # Until the reader has read enough whole versions (a busy machine may schedule it
+        # rarely), with a cap in case it never does.
+        i = 0
+        while not enough.is_set() and i < 3000:
             exports.write_partition(tmp_path, "topics", DAY1, cols, rows("ab"[i % 2]))
+            i += 1
+            time.sleep(0.002)  # rewrites back to back, yet a reader's query can finish between
         done.set()
 
     writer = threading.Thread(target=rewrite)
     writer.start()
-    seen, gone = set(), 0
+    seen, gone, reads = set(), 0, 0
     while not done.is_set():
         try:
             labels = [r["label"] for r in read_folder(tmp_path, "topics")]
@@ -160,6 +166,9 @@ def test_readers_see_the_old_day_or_the_new_one_never_a_mix(tmp_path):
         assert labels, "the day was missing while it was being replaced"
         assert len(set(labels)) == 1 and len(labels) == versions[labels[0]], labels
         seen.add(labels[0])
+        reads += 1
+        if reads >= 20:
+            enough.set()
     writer.join()
     assert seen  # the reader did read whole versions while the writer wrote
-    print(f"reads: {len(seen)} versions seen, {gone} planned on a replaced file")
+    print(f"reads: {reads}, {len(seen)} versions seen, {gone} planned on a replaced file")
