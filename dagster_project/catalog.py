@@ -54,7 +54,9 @@ def describe(assets: Iterable[object], warehouse: Warehouse) -> list[dg.AssetsDe
     """The assets with owners, tags, code versions and table metadata on their specs."""
 
     def spec_of(assets_def: dg.AssetsDefinition):
-        module = getattr(assets_def.op.compute_fn, "decorated_fn", None)
+        node = assets_def.node_def
+        op = next(node.iterate_op_defs()) if isinstance(node, dg.GraphDefinition) else node
+        module = getattr(getattr(op, "compute_fn", None), "decorated_fn", None)
         version = code_version(module.__module__) if module is not None else None
 
         def one(spec: dg.AssetSpec) -> dg.AssetSpec:

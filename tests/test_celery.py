@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -136,6 +137,7 @@ def celery_worker(tmp_path, serve):
 def test_the_demo_day_through_celery_workers_gives_the_in_process_digest(celery_worker):
     import dagster as dg
 
+    START, SUCCESS = dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS
     w = celery_worker
     across = materialize(w["worker_env"], "--config", str(w["run_config"]))
     assert across.returncode == 0, across.stderr[-3000:] + w["log"].read_text()[-3000:]
@@ -156,16 +158,24 @@ def test_the_demo_day_through_celery_workers_gives_the_in_process_digest(celery_
     with dg.DagsterInstance.from_config(str(w["home"])) as instance:
         records = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
         assert [r.dagster_run.is_success for r in records] == [True, True]
-        in_workers, succeeded = [], []
+        in_workers, succeeded, spans = [], [], []
         for r in records:
             events = [e for e in instance.all_logs(r.dagster_run.run_id) if e.is_dagster_event]
             in_workers.append({e.step_key for e in events if "in celery worker" in e.message})
-            succeeded.append(
+            succeeded.append({e.step_key for e in events if e.dagster_event_type == SUCCESS})
+            spans.append(
                 {
-                    e.step_key
+                    (e.step_key, e.dagster_event_type): e.timestamp
                     for e in events
-                    if e.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS
+                    if e.dagster_event_type in (START, SUCCESS)
                 }
             )
-    assert {"transcripts", "topics", "marts"} <= succeeded[0] == in_workers[0]
-    assert in_workers[1] == set() and succeeded[1] == succeeded[0]
+    # Transcription fanned out: one step per demo episode without a published transcript,
+    # two at a time on the two worker processes (the `transcription` pool's limit).
+    transcribing = sorted(k for k in succeeded[0] if k.startswith("transcripts.transcribe["))
+    assert len(transcribing) == 7
+    times = [(spans[0][(k, START)], spans[0][(k, SUCCESS)]) for k in transcribing]
+    assert any(a[0] < b[1] and b[0] < a[1] for a, b in itertools.combinations(times, 2))
+    assert {"transcripts.write", "topics", "marts"} <= succeeded[0] == in_workers[0]
+    # The in-process run found every file in the store: nothing to transcribe, no worker.
+    assert in_workers[1] == set() and succeeded[1] == succeeded[0] - set(transcribing)

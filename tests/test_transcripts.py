@@ -10,6 +10,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from dagster_project.assets.common import TRANSCRIPTION_POOL, WAREHOUSE_POOL
 from dagster_project.assets.transcripts import transcripts
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
@@ -74,6 +75,7 @@ class Day:
             },
         )
         assert result.success  # whatever failed, the day goes on
+        self.result = result
         return result.asset_materializations_for_node("transcripts")[0].metadata
 
     def segments(self) -> dict[str, list[tuple]]:
@@ -108,6 +110,30 @@ def test_new_audio_is_transcribed_and_cached(world):
         if r["segment_index"] == 0
     ]
     assert json.loads(row["words"]) == [[0.0, 10.0, "Rates rose."]]
+
+
+def test_each_file_not_transcribed_yet_is_a_step_of_its_own_in_the_transcription_pool(world):
+    world.episode("first", "Rates rose.")
+    world.run()
+    world.episode("second", "Stocks fell.")
+    world.episode("broken", "FAIL")
+    world.episode("published", "Never heard.", transcript=VTT)
+    meta = world.run()
+    steps = {
+        e.step_key: e.event_type_value
+        for e in world.result.all_events
+        if e.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE")
+    }
+    # "first" is in the store already; the published transcript needs no model.
+    assert {k for k in steps if k.startswith("transcripts.transcribe")} == {
+        f"transcripts.transcribe[{world.sha(g)[:16]}]" for g in ("second", "broken")
+    }
+    assert set(steps.values()) == {"STEP_SUCCESS"}  # a file's error is a failure row, not a step's
+    assert world.failures() == {"broken": "transcription failed: the decoder gave up"}
+    assert (meta["transcribed"].value, meta["cached"].value, meta["from_feed"].value) == (1, 1, 1)
+    ops = {op.name: op for op in transcripts.node_def.iterate_op_defs()}
+    assert ops["transcribe"].pool == TRANSCRIPTION_POOL
+    assert ops["plan"].pool == ops["write"].pool == WAREHOUSE_POOL  # one writer a day
 
 
 def test_the_cache_answers_a_rerun_without_the_model(world):

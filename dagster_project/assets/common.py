@@ -42,6 +42,13 @@ def daily_asset(**kwargs: Any) -> Any:
         return dg.asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
 
 
+def daily_graph_asset(**kwargs: Any) -> Any:
+    """@dg.graph_asset, partitioned by day, one day per run: a stage whose work fans out into
+    steps (each op names its own pool)."""
+    with on_purpose(BACKFILL_POLICY):
+        return dg.graph_asset(partitions_def=DAILY, backfill_policy=ONE_DAY_PER_RUN, **kwargs)
+
+
 def daily_check(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetChecksDefinition]:
     """@dg.asset_check on the day partition its asset just wrote."""
     make = dg.asset_check(partitions_def=DAILY, **kwargs)
@@ -62,7 +69,11 @@ def previous_day(asset: str) -> dg.AssetDep:
     return dg.AssetDep(asset, partition_mapping=mapping)
 
 
-def partition_day(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> date:
+# A step's context: an asset's, or an op's inside a graph-backed asset.
+StepContext = dg.AssetExecutionContext | dg.OpExecutionContext
+
+
+def partition_day(context: StepContext | dg.AssetCheckExecutionContext) -> date:
     return date.fromisoformat(context.partition_key)
 
 
@@ -72,7 +83,7 @@ class Failures:
     The stage's rows for the day are replaced as a whole, so a rerun that succeeds clears them.
     """
 
-    def __init__(self, context: dg.AssetExecutionContext, stage: str) -> None:
+    def __init__(self, context: StepContext, stage: str) -> None:
         self.context = context
         self.stage = stage
         self.rows: list[dict[str, Any]] = []
@@ -136,10 +147,15 @@ def validated(
 
 def finish(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dg.MaterializeResult:
     """The stage's result, and one log line of its numbers: the progress a person follows."""
+    summarise(context, metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def summarise(context: StepContext, metadata: dict[str, Any]) -> None:
+    """One log line of a step's numbers (`done: ...`)."""
     numbers = ", ".join(
         f"{k.replace('_', ' ')} {v}"
         for k, v in metadata.items()
         if isinstance(v, (int, float, str)) and not isinstance(v, bool)
     )
     context.log.info(f"done: {numbers}")
-    return dg.MaterializeResult(metadata=metadata)

@@ -1,18 +1,26 @@
-"""transcripts: timed text per episode, the feed's own transcript or cached faster-whisper."""
+"""transcripts: timed text per episode, the feed's own transcript or cached faster-whisper.
+
+A graph of three kinds of step under the day's partition, so an executor can spread the work:
+`plan` lists the audio no transcript is cached for yet, one `transcribe` step per file (in the
+transcription pool, on any worker) writes Whisper's segments to the content-addressed store,
+and `write`, the day's one warehouse writer, stores every episode's segments from it.
+"""
 
 import hashlib
 import json
 import time
+from typing import Any
 
 import dagster as dg
 
 from dagster_project.assets.common import (
     TRANSCRIPTION_POOL,
+    WAREHOUSE_POOL,
     Failures,
-    daily_asset,
     daily_check,
-    finish,
+    daily_graph_asset,
     partition_day,
+    summarise,
     validated,
 )
 from dagster_project.assets.episode_audio import episode_audio, episodes_with_audio
@@ -43,11 +51,16 @@ def _published_transcript(
     return segments
 
 
+def _cached(data_home: DataHome, transcriber: Transcriber, audio_sha256: str):
+    """Where Whisper's segments of this audio, with this model and settings, are stored."""
+    return data_home.path("transcripts", f"{audio_sha256}.{transcriber.settings_key()}.json")
+
+
 def _whisper(
-    context: dg.AssetExecutionContext, data_home: DataHome, transcriber: Transcriber, ep: dict
+    log: Any, data_home: DataHome, transcriber: Transcriber, ep: dict
 ) -> tuple[list[Segment], float | None]:
-    """Whisper's segments, from the cache keyed by (audio hash, model, settings) when there."""
-    cache = data_home.path("transcripts", f"{ep['audio_sha256']}.{transcriber.settings_key()}.json")
+    """Whisper's segments and the seconds of audio transcribed (None: they were stored)."""
+    cache = _cached(data_home, transcriber, ep["audio_sha256"])
     if cache.exists():
         return [Segment.from_dict(s) for s in json.loads(cache.read_text())], None
     started = time.perf_counter()
@@ -56,34 +69,71 @@ def _whisper(
         str(data_home.audio_file(ep["audio_sha256"])), duration_s=ep["duration_s"]
     )
     write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
-    context.log.info(
+    log.info(
         f"transcribed {ep['feed']}/{ep['guid']}: {duration:.0f} s of audio in "
         f"{time.perf_counter() - started:.1f} s, {len(segments)} segments"
     )
     return segments, duration
 
 
-@daily_asset(
-    group_name="transcription",
-    deps=[episode_audio],
-    kinds={"python"},
-    # Limit it to the machine's cores: a backfill then never runs more transcriptions at once.
-    # Its warehouse reads and its one write are short and wait for the file's lock.
-    pool=TRANSCRIPTION_POOL,
+@dg.op(
+    ins={"audio": dg.In(dg.Nothing)},
+    out=dg.DynamicOut(dict),
+    pool=WAREHOUSE_POOL,
 )
-def transcripts(
-    context: dg.AssetExecutionContext,
+def plan(
+    context: dg.OpExecutionContext,
+    data_home: DataHome,
+    transcriber: Transcriber,
+    warehouse: Warehouse,
+):
+    """One output per stored audio file of the day that Whisper has not transcribed yet (with
+    these settings). Episodes with a published transcript are left to `write`."""
+    seen: set[str] = set()
+    for ep in episodes_with_audio(warehouse, partition_day(context)):
+        sha = ep["audio_sha256"]
+        if not sha or ep["transcript_url"] or sha in seen:
+            continue
+        seen.add(sha)  # the same file in two feeds is transcribed once
+        if not _cached(data_home, transcriber, sha).exists():
+            episode = {k: ep[k] for k in ("feed", "guid", "audio_sha256", "duration_s")}
+            yield dg.DynamicOutput(episode, mapping_key=sha[:16])
+
+
+@dg.op(out=dg.Out(dict), pool=TRANSCRIPTION_POOL)
+def transcribe(
+    context: dg.OpExecutionContext, data_home: DataHome, transcriber: Transcriber, episode: dict
+) -> dict:
+    """One file through Whisper into the store. An error is returned, not raised: `write`
+    records it as the episode's failure and the day goes on."""
+    started = time.perf_counter()
+    try:
+        _, duration = _whisper(context.log, data_home, transcriber, episode)
+    except AudioTooLong as exc:
+        return {**episode, "error": f"not transcribed: {exc}"}
+    except Exception as exc:  # a decoder or model error on one file
+        return {**episode, "error": f"transcription failed: {exc}"}
+    return {**episode, "audio_s": duration or 0.0, "whisper_s": time.perf_counter() - started}
+
+
+@dg.op(out=dg.Out(dg.Nothing), pool=WAREHOUSE_POOL)
+def write(
+    context: dg.OpExecutionContext,
     data_home: DataHome,
     web: WebFetcher,
     transcriber: Transcriber,
     warehouse: Warehouse,
-) -> dg.MaterializeResult:
-    """Timed transcript segments per episode: the feed's own transcript, else faster-whisper."""
+    transcribed: list[dict],
+) -> None:
+    """The day's segments per episode: the feed's own transcript, else Whisper's from the store
+    (transcribed here only when a published transcript turned out unusable)."""
     day = partition_day(context)
     allow_private = data_home.feeds().allow_private_network
     failures = Failures(context, "transcripts")
+    outcome = {t["audio_sha256"]: t for t in transcribed}
     counts = {"transcribed": 0, "cached": 0, "from_feed": 0}
-    audio_s = whisper_s = 0.0
+    audio_s = sum(t.get("audio_s", 0.0) for t in transcribed)
+    whisper_s = sum(t.get("whisper_s", 0.0) for t in transcribed)
     stored: dict[tuple[str, str], list[dict]] = {}
     for r in warehouse.rows("transcript_segments", day, order_by="segment_index"):
         stored.setdefault((r["feed"], r["episode_guid"]), []).append(r)
@@ -104,23 +154,22 @@ def transcripts(
                     episode_guid=ep["guid"],
                     url=ep["transcript_url"],
                 )
-        if segments is None and ep["audio_sha256"]:
+        sha = ep["audio_sha256"]
+        if segments is None and sha and "error" in outcome.get(sha, {}):
+            failures.add(ep["feed"], outcome[sha]["error"], episode_guid=ep["guid"])
+        elif segments is None and sha:
             try:
                 started = time.perf_counter()
-                segments, duration = _whisper(context, data_home, transcriber, ep)
+                segments, duration = _whisper(context.log, data_home, transcriber, ep)
             except AudioTooLong as exc:
                 failures.add(ep["feed"], f"not transcribed: {exc}", episode_guid=ep["guid"])
-                segments = None
             except Exception as exc:  # a decoder or model error on one file: the day goes on
                 failures.add(ep["feed"], f"transcription failed: {exc}", episode_guid=ep["guid"])
-                segments = None
             else:
-                if duration is None:
-                    counts["cached"] += 1
-                else:
-                    counts["transcribed"] += 1
+                if duration is not None:  # a published transcript's fallback, just now
                     audio_s += duration
                     whisper_s += time.perf_counter() - started
+                counts["transcribed" if duration or sha in outcome else "cached"] += 1
         if segments is None:
             # Nothing new: what an earlier run stored for the episode stays.
             rows.extend(
@@ -134,9 +183,21 @@ def transcripts(
     warehouse.replace_partition("transcript_segments", day, rows)
     failed = failures.save(warehouse, day)
     metadata: dict[str, float] = {**counts, "segments": len(rows), "failed": failed}
-    if audio_s:
+    if audio_s and whisper_s:
         metadata["speed_x_realtime"] = round(audio_s / whisper_s, 1)
-    return finish(context, metadata)
+    summarise(context, metadata)
+    context.add_output_metadata(metadata)
+
+
+@daily_graph_asset(
+    group_name="transcription",
+    ins={"audio": dg.AssetIn(key=episode_audio.key, dagster_type=dg.Nothing)},
+    kinds={"python"},
+)
+def transcripts(audio):
+    """Timed transcript segments per episode: the feed's own transcript, else faster-whisper,
+    one step per audio file not transcribed yet."""
+    return write(plan(audio=audio).map(transcribe).collect())
 
 
 @daily_check(asset=transcripts)

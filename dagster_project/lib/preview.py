@@ -13,7 +13,7 @@ from contextlib import contextmanager
 # Checks validate the partition just written, so they are partitioned like their asset.
 CHECK_PARTITIONS = "Specifying a partitions_def on an AssetCheckSpec"
 # Backfills run one day at a time: a day's topics and novelty build on the days before it.
-BACKFILL_POLICY = "Parameter `backfill_policy` of function `asset`"
+BACKFILL_POLICY = "Parameter `backfill_policy` of function `"  # asset, graph_asset
 # The first day has no day before it.
 NONEXISTENT_UPSTREAM = "Parameter `allow_nonexistent_upstream_partitions`"
 # Dagster suggests `FreshnessPolicy` instead; that judges when any partition was last updated,
