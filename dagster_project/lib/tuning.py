@@ -95,3 +95,7 @@ VOICE_MARGIN = 0.05
 VOICE_MIN_SHARE = 0.15
 # Segments shorter than this carry too little voice to embed; they stay without a voice.
 VOICE_MIN_SEGMENT_S = 1.0
+# A segment's voice is the mean of at most this many 1.6-s windows' embeddings, spread evenly
+# over it (the encoder's default takes one every 0.77 s: 38 for a 30-s segment). The encoder's
+# cost is linear in them. Fewer: faster, a noisier voice on long segments; more: the reverse.
+VOICE_MAX_PARTIALS = 6
