@@ -33,6 +33,10 @@ def feats(nlp, text):
         ("The cheaper models.", "fragment"),
         ("What's your take on the grid", "question"),
         ("And then.", "fragment"),
+        # a question after a spoken opening, heard without its question mark
+        ("So what does that mean for the power grid", "question"),
+        ("And, well, why are utilities asking for new gas plants", "question"),
+        ("Now do you think the price war lasts", "question"),
     ],
 )
 def test_what_cannot_be_a_claim_by_its_shape(nlp, text, reason):
@@ -53,6 +57,8 @@ def test_what_cannot_be_a_claim_by_its_shape(nlp, text, reason):
         "The weekend box office fell to its lowest level since 2021.",
         "A new discount airline says fares will be forty percent lower than its rivals'.",
         "My guess is that coffee prices stay high, because the harvest in Brazil failed.",
+        "So what happened next was a price war among the cloud providers.",
+        "And how much they pay depends on the state they live in, says the survey.",
     ],
 )
 def test_news_sentences_pass_the_shape_rules(nlp, text):

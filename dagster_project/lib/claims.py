@@ -117,6 +117,17 @@ def _cites_source(span) -> bool:
     return any(t.pos_ in ("PROPN", "NOUN") for t in subjects)
 
 
+def _opening_stripped(text: str) -> str:
+    """The sentence without its spoken openings ("So, and what ..." -> "what ..."): a question
+    a transcriber heard without its question mark often starts after one."""
+    for _ in range(3):
+        opening = HEDGE_START.match(text)
+        if opening is None:
+            break
+        text = text[opening.end() :]
+    return text
+
+
 def rejection(f: SentenceFeatures) -> str | None:
     """Why a sentence's structure rules it out as a claim, or None.
 
@@ -128,7 +139,7 @@ def rejection(f: SentenceFeatures) -> str | None:
     words = re.findall(r"[a-z'-]+", text.lower())
     if words and all(w in FILLER_WORDS for w in words):
         return "filler"
-    if text.endswith("?") or QUESTION_START.match(text):
+    if text.endswith("?") or QUESTION_START.match(_opening_stripped(text)):
         return "question"
     if SPONSOR.search(text):
         return "sponsor"
