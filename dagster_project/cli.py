@@ -72,6 +72,8 @@ def _line(entry: dg.EventLogEntry) -> str | None:
         return f"FAILED: {_error(event)}"
     evaluation = event.event_specific_data
     if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+        if evaluation.severity == dg.AssetCheckSeverity.WARN:  # a warning, not a failure
+            return f"check {evaluation.check_name} warns: {evaluation.description or ''}"
         return f"check {evaluation.check_name} failed"
     return None
 

@@ -16,12 +16,22 @@ def feeds(context: dg.AssetExecutionContext) -> None:
 
 
 @dg.asset(
-    deps=[feeds], check_specs=[dg.AssetCheckSpec("episode_audio_found", asset="episode_audio")]
+    deps=[feeds],
+    check_specs=[
+        dg.AssetCheckSpec("episode_audio_found", asset="episode_audio"),
+        dg.AssetCheckSpec("episode_audio_recent", asset="episode_audio"),
+    ],
 )
 def episode_audio(context: dg.AssetExecutionContext):
     context.log.warning("feed 'x': audio: HTTP 404")
     yield dg.MaterializeResult()
-    yield dg.AssetCheckResult(passed=False)
+    yield dg.AssetCheckResult(check_name="episode_audio_found", passed=False)
+    yield dg.AssetCheckResult(
+        check_name="episode_audio_recent",
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="We expected partition 2026-11-28 to have arrived",
+    )
 
 
 @dg.asset(deps=[episode_audio])
@@ -39,10 +49,12 @@ def test_progress_keeps_stage_results_and_warnings_only(instance, capsys):
     run = dg.materialize([feeds, episode_audio], instance=instance)
     assert progress(instance, run.run_id) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[2] for line in out] == ["feeds", "episode_audio", "episode_audio"]
+    assert [line.split()[2] for line in out] == ["feeds"] + ["episode_audio"] * 3
     assert "done: feeds 4" in out[0]
     assert "WARNING: feed 'x': audio: HTTP 404" in out[1]
     assert "check episode_audio_found failed" in out[2]
+    # a warning-severity check says so, with its reason, and is no failure
+    assert "check episode_audio_recent warns: We expected partition 2026-11-28" in out[3]
 
 
 def test_progress_fails_on_a_failed_step_and_names_its_error(instance, capsys):
