@@ -9,11 +9,10 @@ from dagster_project.assets.common import Failures, daily_asset, finish, partiti
 from dagster_project.assets.feeds import episodes
 from dagster_project.lib.audio import AudioError, decoded_duration, suffix_for
 from dagster_project.lib.store import move_into_store, read_json, update_json
+from dagster_project.lib.tuning import TRUNCATED_RATIO
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import Warehouse
 from dagster_project.resources.web import FetchError, WebFetcher
-
-TRUNCATED_RATIO = 0.5  # decoded audio shorter than this share of the declared duration
 
 
 @daily_asset(

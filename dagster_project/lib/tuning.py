@@ -6,6 +6,12 @@ also resource or asset config (named beside each). Change a value here, then run
 helps only the set it was tried on is tuning, not a fix.
 """
 
+# --- audio (assets/episode_audio.py) --------------------------------------------------------
+# Stored audio that decodes to less than this share of the duration its feed declares is a
+# truncated download: a failures row, not a transcript. Higher: a feed's rounded or padded
+# duration flags good files; lower: a file cut short is transcribed as if whole.
+TRUNCATED_RATIO = 0.5
+
 # --- claims (lib/claims.py, assets/claims.py) ---------------------------------------------
 # Sentences with fewer words are fragments. Lower: more half-sentences ("And then it fell.")
 # become claims; higher: short real claims ("Rates fell again.") are lost.

@@ -153,12 +153,13 @@ class Warehouse(dg.ConfigurableResource):
             self._sql("DELETE FROM table_versions WHERE partition_date = ? AND table_name = ?"),
             [partition_date, table],
         )
+        now = datetime.now(UTC).replace(tzinfo=None)  # UTC, naive, like every timestamp stored
         cur.execute(
             self._sql(
                 "INSERT INTO table_versions (partition_date, table_name, rows_sha256, row_count,"
                 " inputs_key, written_at) VALUES (?, ?, ?, ?, ?, ?)"
             ),
-            [partition_date, table, version, count, inputs_key, datetime.now(UTC)],
+            [partition_date, table, version, count, inputs_key, now],
         )
 
     def versions(self, spans: Sequence[tuple[str, date, date]]) -> str:
