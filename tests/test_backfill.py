@@ -55,10 +55,10 @@ mutation($params: LaunchBackfillParams!) {
 
 
 def marts_keys() -> list[dg.AssetKey]:
-    """The dbt models' asset keys: one op, `marts`, in the project's definitions."""
+    """The dbt models' asset keys: the node `marts` of the project's definitions."""
     from dagster_project.definitions import defs
 
-    (marts,) = [a for a in defs().assets if a.op.name == "marts"]
+    (marts,) = [a for a in defs().assets if a.node_def.name == "marts"]
     return sorted(marts.keys)
 
 
