@@ -27,6 +27,11 @@ CLAIM_PROBABILITY = 0.5
 EDGE_SENTENCES = 2
 EDGE_CLAIM_SHARE = 0.08
 BODY_CLAIM_SHARE = 0.68
+# Sentences between two sponsor-shaped lines (an opening like "support for the show comes from",
+# a web address, a promo code) at most this many apart are the same read: its pitch. Higher:
+# longer reads caught, but a news sentence between two ads would be lost; 0: only the shaped
+# lines themselves.
+SPONSOR_READ_GAP = 3
 # Two sentences of one show, in different episodes, this close (cosine of MiniLM embeddings)
 # are the show repeating itself (tagline, intro, ad). Lower: a show's recurring subject is
 # mistaken for its tagline; higher: a reworded tagline slips through.
