@@ -166,3 +166,43 @@ def test_the_author_alone_names_no_sentence():
     assert rules.attribute(None, people) is None
     with_guest = rules.episode_people([], "Ann Lee", ["Ann Lee", "Marc Andreessen"])
     assert rules.attribute(None, with_guest) is None  # two people, no speaker labels: nobody
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        # the pitch between the read's opening and its web address is the read
+        (
+            [None, "sponsor", None, None, "sponsor", None],
+            [None, "sponsor", "sponsor", "sponsor", "sponsor", None],
+        ),
+        # a sentence the shape rules already left out keeps its own reason
+        (["sponsor", "question", None, "sponsor"], ["sponsor", "question", "sponsor", "sponsor"]),
+        # two shaped lines too far apart: the news between them stays
+        (
+            ["sponsor", None, None, None, None, "sponsor"],
+            ["sponsor", None, None, None, None, "sponsor"],
+        ),
+        ([None, "sponsor", None], [None, "sponsor", None]),  # one line: nothing around it
+        ([], []),
+    ],
+)
+def test_a_sponsor_read_is_taken_whole(reasons, expected):
+    assert rules.sponsor_reads(reasons, max_gap=3) == expected
+
+
+def test_the_pitch_of_a_read_between_its_opening_and_its_address_is_left_out(nlp):
+    text = (
+        "German train drivers walked off the job at two this morning. "
+        "Support for the show comes from Northway mattresses. "
+        "Sleep on one for a hundred nights. "
+        "And if you don't love it, send it back for free. "
+        "Go to northway.com slash haul. "
+        "The Rhine at Kaub is down to seventy eight centimetres."
+    )
+    sentences = [rules.features(s) for s in nlp(text).sents]
+    reasons = rules.sponsor_reads([rules.rejection(f) for f in sentences], max_gap=3)
+    assert [f.text for f, r in zip(sentences, reasons, strict=True) if r is None] == [
+        "German train drivers walked off the job at two this morning.",
+        "The Rhine at Kaub is down to seventy eight centimetres.",
+    ]

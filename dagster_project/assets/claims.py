@@ -37,6 +37,7 @@ from dagster_project.lib.tuning import (
     EDGE_SENTENCES,
     SHOW_REPEAT_SIMILARITY,
     SHOW_REPEAT_WINDOW_DAYS,
+    SPONSOR_READ_GAP,
 )
 from dagster_project.lib.voices import sentence_voice
 from dagster_project.resources.models import Nlp, TopicModeler
@@ -142,11 +143,13 @@ def claims(
         parsed = [
             (offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents
         ]
-        for position, (offset, sent) in enumerate(parsed):
+        features = [rules.features(sent) for _, sent in parsed]
+        reasons = rules.sponsor_reads([rules.rejection(f) for f in features], SPONSOR_READ_GAP)
+        for position, ((offset, sent), f, reason) in enumerate(
+            zip(parsed, features, reasons, strict=True)
+        ):
             sentences += 1
             edge = position < EDGE_SENTENCES or position >= len(parsed) - EDGE_SENTENCES
-            f = rules.features(sent)
-            reason = rules.rejection(f)
             if reason:
                 rejected[reason] += 1
                 continue

@@ -7,7 +7,9 @@ rules are testable on any parsed sentence; the model itself is loaded by the Nlp
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dagster_project.lib.tuning import MIN_TOKENS
@@ -152,6 +154,18 @@ def rejection(f: SentenceFeatures) -> str | None:
     if f.content_ratio < 0.25:
         return "no content"
     return None
+
+
+def sponsor_reads(reasons: Sequence[str | None], max_gap: int) -> list[str | None]:
+    """The episode's rejection reasons with each sponsor read taken whole: the sentences between
+    two sponsor-shaped ones at most `max_gap` sentences apart are the read's pitch ("Support for
+    the show comes from Northway. Sleep on one for a hundred nights. Go to northway.com.")."""
+    out = list(reasons)
+    marks = [i for i, reason in enumerate(reasons) if reason == "sponsor"]
+    for a, b in itertools.pairwise(marks):
+        if b - a - 1 <= max_gap:
+            out[a + 1 : b] = [reason or "sponsor" for reason in out[a + 1 : b]]
+    return out
 
 
 def score(f: SentenceFeatures) -> float:
