@@ -243,3 +243,29 @@ A, B = "speaker_1", "speaker_2"
 )
 def test_a_sentence_has_a_voice_and_name_only_when_all_of_it_has(spoken, expected):
     assert sentence_voice(spoken) == expected
+
+
+def test_the_mel_spectrogram_puts_a_tone_in_its_band_every_10_ms():
+    from dagster_project.lib.mel import SAMPLE_RATE, mel_filters, mel_spectrogram
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE  # one second
+    mel = mel_spectrogram(np.sin(2 * np.pi * 440.0 * t).astype(np.float32))
+    assert mel.shape == (101, 40) and mel.dtype == np.float32
+    fft_bin = round(440.0 * 400 / SAMPLE_RATE)  # 11
+    assert set(mel[5:-5].argmax(axis=1)) == {int(mel_filters()[:, fft_bin].argmax())}
+
+
+@pytest.mark.slow
+def test_the_mel_spectrogram_is_librosas_without_its_compilation():
+    """The encoder was trained on librosa's spectrogram: ours gives the same numbers."""
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    from dagster_project.lib.mel import mel_spectrogram
+
+    rng = np.random.default_rng(7)
+    for n in (5_000, 16_000, 16_000 * 7 + 123):
+        wav = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        want = wav_to_mel_spectrogram(wav)
+        got = mel_spectrogram(wav)
+        assert got.shape == want.shape
+        assert float(np.abs(got - want).max()) <= 1e-5 * float(want.max())

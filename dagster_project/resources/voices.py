@@ -14,6 +14,7 @@ import dagster as dg
 import numpy as np
 
 from dagster_project.lib.audio import SAMPLE_RATE, pcm
+from dagster_project.lib.mel import mel_spectrogram
 from dagster_project.lib.tuning import VOICE_MAX_PARTIALS, VOICE_MIN_SEGMENT_S
 
 _MODELS: dict[str, Any] = {}  # one encoder per process
@@ -88,7 +89,7 @@ class SpeakerEncoder(dg.ConfigurableResource):
         if peak == 0.0:
             return None  # digital silence has no voice
         import torch
-        from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
+        from resemblyzer.audio import normalize_volume
 
         # The encoder's own loudness normalisation, without its resampling or VAD trimming
         # (the transcript's seconds already bound the speech).
@@ -99,7 +100,7 @@ class SpeakerEncoder(dg.ConfigurableResource):
         if len(mel_slices) > max_partials:
             chosen = np.linspace(0, len(mel_slices) - 1, max_partials).round().astype(int)
             mel_slices = [mel_slices[i] for i in chosen]
-        mel = wav_to_mel_spectrogram(wav)
+        mel = mel_spectrogram(wav)  # librosa's numbers, without its numba compilation
         with torch.no_grad():
             partials = encoder(torch.from_numpy(np.array([mel[s] for s in mel_slices])))
         raw = partials.numpy().mean(axis=0)
