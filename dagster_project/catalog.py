@@ -44,12 +44,6 @@ MODELS = {
 }
 
 
-def code_version(module: str) -> str:
-    """A hash of an asset module's code and of the `lib/` modules it uses (comments and
-    docstrings aside): Dagster marks days built by older code when it moves."""
-    return source_version(module)
-
-
 def describe(assets: Iterable[object], warehouse: Warehouse) -> list[dg.AssetsDefinition]:
     """The assets with owners, tags, code versions and table metadata on their specs."""
 
@@ -57,7 +51,9 @@ def describe(assets: Iterable[object], warehouse: Warehouse) -> list[dg.AssetsDe
         node = assets_def.node_def
         op = next(node.iterate_op_defs()) if isinstance(node, dg.GraphDefinition) else node
         module = getattr(getattr(op, "compute_fn", None), "decorated_fn", None)
-        version = code_version(module.__module__) if module is not None else None
+        # the asset module's code and the `lib/` modules it uses, comments and docstrings aside:
+        # Dagster marks days built by older code when it moves
+        version = source_version(module.__module__) if module is not None else None
 
         def one(spec: dg.AssetSpec) -> dg.AssetSpec:
             name = spec.key.to_user_string()

@@ -10,7 +10,7 @@ import pytest
 from dagster_project import catalog
 from dagster_project.assets.feeds import episodes, feeds
 from dagster_project.definitions import defs
-from dagster_project.lib.content_key import code_only, lib_modules
+from dagster_project.lib.content_key import code_only, lib_modules, source_version
 from dagster_project.lib.schema import TABLES
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.warehouse import DuckDBWarehouse
@@ -47,9 +47,9 @@ def test_code_versions_follow_the_code_not_its_comments():
     changed = "def f(x):\n    return x + 2\n"
     assert code_only(before) == code_only(reworded)
     assert code_only(before) != code_only(changed)
-    digest = catalog.code_version("dagster_project.assets.digest")
-    assert digest == catalog.code_version("dagster_project.assets.digest")
-    assert digest != catalog.code_version("dagster_project.assets.topics")
+    digest = source_version("dagster_project.assets.digest")
+    assert digest == source_version("dagster_project.assets.digest")
+    assert digest != source_version("dagster_project.assets.topics")
     # The lib modules an asset module uses count: the digest's ranking and rendering.
     assert {"dagster_project.lib.ranking", "dagster_project.lib.digest"} <= lib_modules(
         "dagster_project.assets.digest"

@@ -76,6 +76,23 @@ def _whisper(
     return segments, duration
 
 
+def _attempt(
+    log: Any, data_home: DataHome, transcriber: Transcriber, ep: dict
+) -> tuple[list[Segment] | None, dict[str, Any]]:
+    """Whisper's segments (None on an error) and a summary: `error`, or the `audio_s` and
+    `whisper_s` of a transcription made now (empty when the store had it)."""
+    started = time.perf_counter()
+    try:
+        segments, duration = _whisper(log, data_home, transcriber, ep)
+    except AudioTooLong as exc:
+        return None, {"error": f"not transcribed: {exc}"}
+    except Exception as exc:  # a decoder or model error on one file: the day goes on
+        return None, {"error": f"transcription failed: {exc}"}
+    if duration is None:
+        return segments, {}
+    return segments, {"audio_s": duration, "whisper_s": time.perf_counter() - started}
+
+
 @dg.op(
     ins={"audio": dg.In(dg.Nothing)},
     out=dg.DynamicOut(dict),
@@ -106,14 +123,8 @@ def transcribe(
 ) -> dict:
     """One file through Whisper into the store. An error is returned, not raised: `write`
     records it as the episode's failure and the day goes on."""
-    started = time.perf_counter()
-    try:
-        _, duration = _whisper(context.log, data_home, transcriber, episode)
-    except AudioTooLong as exc:
-        return {**episode, "error": f"not transcribed: {exc}"}
-    except Exception as exc:  # a decoder or model error on one file
-        return {**episode, "error": f"transcription failed: {exc}"}
-    return {**episode, "audio_s": duration or 0.0, "whisper_s": time.perf_counter() - started}
+    _, summary = _attempt(context.log, data_home, transcriber, episode)
+    return {**episode, **summary}
 
 
 @dg.op(out=dg.Out(dg.Nothing), pool=WAREHOUSE_POOL)
@@ -155,21 +166,18 @@ def write(
                     url=ep["transcript_url"],
                 )
         sha = ep["audio_sha256"]
-        if segments is None and sha and "error" in outcome.get(sha, {}):
-            failures.add(ep["feed"], outcome[sha]["error"], episode_guid=ep["guid"])
-        elif segments is None and sha:
-            try:
-                started = time.perf_counter()
-                segments, duration = _whisper(context.log, data_home, transcriber, ep)
-            except AudioTooLong as exc:
-                failures.add(ep["feed"], f"not transcribed: {exc}", episode_guid=ep["guid"])
-            except Exception as exc:  # a decoder or model error on one file: the day goes on
-                failures.add(ep["feed"], f"transcription failed: {exc}", episode_guid=ep["guid"])
+        if segments is None and sha:
+            # From the store; transcribed here only as a published transcript's fallback.
+            summary = outcome.get(sha) or {}
+            if "error" not in summary:
+                segments, now = _attempt(context.log, data_home, transcriber, ep)
+                summary = {**summary, **now}
+                audio_s += now.get("audio_s", 0.0)
+                whisper_s += now.get("whisper_s", 0.0)
+            if "error" in summary:
+                failures.add(ep["feed"], summary["error"], episode_guid=ep["guid"])
             else:
-                if duration is not None:  # a published transcript's fallback, just now
-                    audio_s += duration
-                    whisper_s += time.perf_counter() - started
-                counts["transcribed" if duration or sha in outcome else "cached"] += 1
+                counts["transcribed" if "audio_s" in summary else "cached"] += 1
         if segments is None:
             # Nothing new: what an earlier run stored for the episode stays.
             rows.extend(

@@ -51,11 +51,16 @@ def mel_filters() -> np.ndarray:
     return weights.astype(np.float32)
 
 
+@cache
+def _window() -> np.ndarray:
+    """The periodic Hann window of one frame."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+
+
 def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     """(frames, N_MELS) power mel spectrogram of 16 kHz samples, one frame every 10 ms."""
     padded = np.pad(wav.astype(np.float32), N_FFT // 2)
     n_frames = 1 + (len(padded) - N_FFT) // HOP
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:n_frames]
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    power = np.abs(np.fft.rfft(frames * _window(), axis=1)) ** 2
     return (power @ mel_filters().T).astype(np.float32)

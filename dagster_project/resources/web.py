@@ -394,7 +394,7 @@ class WebFetcher(dg.ConfigurableResource):
                 return self._attempt(url, allow_private, sink, max_bytes, all_headers)
             except _BodyCut as exc:
                 last = exc
-        raise FetchError(f"{url}: failed after {self.retries + 1} attempts: {last}")
+        raise self._gave_up(url, last)
 
     def _attempt(
         self,
@@ -421,15 +421,13 @@ class WebFetcher(dg.ConfigurableResource):
             except (requests.RequestException, OSError) as exc:
                 if deadline.over():
                     raise self._too_slow(url) from exc
-                raise FetchError(f"{url}: failed after {self.retries + 1} attempts: {exc}") from exc
+                raise self._gave_up(url, exc) from exc
             with response:  # closed on every way out, a deadline's too
                 status = response.status_code
                 if status in REDIRECT_STATUS:
                     return _Got(status, url, location=response.headers.get("Location", ""))
                 if status in RETRY_STATUS:  # still, after the retries
-                    raise FetchError(
-                        f"{url}: failed after {self.retries + 1} attempts: HTTP {status}"
-                    )
+                    raise self._gave_up(url, f"HTTP {status}")
                 if status != 200:
                     return _Got(status, url, response.headers)
                 declared = response.headers.get("Content-Length", "")
@@ -467,6 +465,9 @@ class WebFetcher(dg.ConfigurableResource):
                     raise self._too_slow(url)
                 return
             yield chunk
+
+    def _gave_up(self, url: str, why: object) -> FetchError:
+        return FetchError(f"{url}: failed after {self.retries + 1} attempts: {why}")
 
     def _too_slow(self, url: str) -> FetchError:
         return FetchError(f"{url}: transfer took longer than {self.max_transfer_s:.0f} s")
