@@ -115,19 +115,31 @@ def test_more_claims_and_episodes_break_a_tie_between_equally_broad_topics():
 
 
 def test_a_split_off_part_of_a_chosen_insight_waits_behind_a_theme_of_its_own():
-    # "a" was heard in episodes e1 and e2; "a_part" is a one-show piece of the same episodes
-    # that clustering split off (close to "a", but below the duplicate similarity); "b" is a
-    # theme of its own, from another episode, and scores lower than "a_part".
+    # "a" was heard in episodes e1 and e2; "a_part" is a lone claim of the same episodes that
+    # clustering split off (close to "a", but below the duplicate similarity); "b" is a theme
+    # of its own, from another episode, and scores lower than "a_part".
     a = cand("a", vec(1, 0, 0), podcasts=2, evidence={("s0", "e1"), ("s1", "e2")})
-    a_part = cand("a_part", vec(0.5, 0.87, 0), podcasts=1, claims=3, evidence={("s0", "e1")})
-    b = cand("b", vec(0, 0, 1), podcasts=1, claims=2, quality=0.2, evidence={("s2", "e3")})
+    a_part = cand("a_part", vec(0.5, 0.87, 0), podcasts=1, claims=1, evidence={("s0", "e1")})
+    b = cand("b", vec(0, 0, 1), podcasts=1, claims=1, quality=0.2, evidence={("s2", "e3")})
     decisions = decide([a, a_part, b], RankingRules(top_k=2))
     assert [d.candidate.topic_id for d in decisions if d.rank] == ["a", "b"]
     left = next(d for d in decisions if d.candidate.topic_id == "a_part")
     assert "likely part of rank 1" in left.reason
     # Without shared evidence (another episode), the same candidate is a theme of its own.
-    elsewhere = cand("a_part", vec(0.5, 0.87, 0), podcasts=1, claims=3, evidence={("s3", "e4")})
+    elsewhere = cand("a_part", vec(0.5, 0.87, 0), podcasts=1, claims=1, evidence={("s3", "e4")})
     chosen = [c.topic_id for c, _ in select([a, elsewhere, b], RankingRules(top_k=2))]
     assert chosen == ["a", "a_part"]
     # Ordering, not a wall: with room left, the split-off part is still featured.
     assert [c.topic_id for c, _ in select([a, a_part, b], RankingRules())] == ["a", "b", "a_part"]
+
+
+def test_a_theme_of_one_show_in_episodes_a_dominant_insight_cites_is_a_theme_of_its_own():
+    # "big" was heard in every episode of the day. "gift" is three claims of one of them on
+    # another subject (a block of the episode, not a stray line), and ranks before "lone",
+    # a single claim elsewhere that scores higher.
+    episodes = {(f"s{i}", f"e{i}") for i in range(4)}
+    big = cand("big", vec(1, 0, 0), podcasts=4, evidence=episodes)
+    gift = cand("gift", vec(0.4, 0.92, 0), podcasts=1, claims=3, evidence={("s0", "e0")})
+    lone = cand("lone", vec(0, 0, 1), podcasts=1, claims=1, quality=1.0, evidence={("s9", "e9")})
+    chosen = [c.topic_id for c, _ in select([big, gift, lone], RankingRules(top_k=2))]
+    assert chosen == ["big", "gift"]

@@ -76,14 +76,16 @@ def tier(c: Candidate, rules: RankingRules) -> int:
 
 
 def stray_of(d: Candidate, chosen: list[Decision], rules: RankingRules) -> Decision | None:
-    """The chosen insight that a small candidate is most likely a split-off part of, or None.
+    """The chosen insight that a lone claim is most likely a split-off part of, or None.
 
-    Shared evidence: all of the candidate's claims come from episodes the chosen insight
-    already cites, and that insight is the nearest chosen one (centroids), at least
+    Only a one-show candidate of one claim can be a stray: a show's theme is a stretch of its
+    episode, several claims that cluster together, even when a big story of the day is
+    cited from that same episode. Shared evidence: the claim comes from an episode the chosen
+    insight already cites, and that insight is the nearest chosen one (centroids), at least
     `stray_similarity` close. A theme of its own is usually heard in another episode too, or
     sits nearer another insight.
     """
-    if not d.evidence or not chosen or len(d.podcasts) >= rules.min_podcasts:
+    if not d.evidence or not chosen or len(d.podcasts) >= rules.min_podcasts or d.claims > 1:
         return None
     sim, near = max(
         ((float(d.centroid @ s.candidate.centroid), s) for s in chosen), key=lambda x: x[0]

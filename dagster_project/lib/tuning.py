@@ -82,9 +82,10 @@ MMR_LAMBDA = 0.3
 # Two topics whose centres are this close say the same thing: only one is chosen. Lower: fewer
 # near-repeats, but related themes are lost; higher: repeats slip through.
 DUPLICATE_SIMILARITY = 0.6
-# A one-show candidate whose claims all come from episodes a chosen insight already cites, and
-# whose nearest chosen insight is that one, at least this close (cosine of centres), is likely
-# a part of that insight that clustering split off: it ranks after every other candidate.
+# A lone claim (a one-claim candidate) from an episode a chosen insight already cites, whose
+# nearest chosen insight is that one, at least this close (cosine of centres), is likely a
+# part of that insight that clustering split off: it ranks after every other candidate. A
+# candidate of several claims is a theme of its own, even in episodes a big story also fills.
 # Lower: more split-off parts caught, but a second theme of the same episodes waits longer;
 # higher: split-off parts fill places as if they were themes of their own (duplicates).
 STRAY_SIMILARITY = 0.2
