@@ -37,6 +37,9 @@ def feats(nlp, text):
         ("So what does that mean for the power grid", "question"),
         ("And, well, why are utilities asking for new gas plants", "question"),
         ("Now do you think the price war lasts", "question"),
+        # a hand-over to someone on the show by name
+        ("Maya, you cover housing for us, are prices finally cooling off.", "hand-over"),
+        ("Okay Tom, you were at the summit, so what did the ministers agree on.", "hand-over"),
     ],
 )
 def test_what_cannot_be_a_claim_by_its_shape(nlp, text, reason):
@@ -59,6 +62,9 @@ def test_what_cannot_be_a_claim_by_its_shape(nlp, text, reason):
         "My guess is that coffee prices stay high, because the harvest in Brazil failed.",
         "So what happened next was a price war among the cloud providers.",
         "And how much they pay depends on the state they live in, says the survey.",
+        # names and "you" that are not a hand-over
+        "Maya Patel, the finance minister, says you will pay less tax on savings next year.",
+        "Honestly, you cannot buy a house in Boston for less than eight hundred thousand dollars.",
     ],
 )
 def test_news_sentences_pass_the_shape_rules(nlp, text):

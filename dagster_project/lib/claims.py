@@ -79,6 +79,7 @@ class SentenceFeatures:
     entity_labels: list[str] = field(default_factory=list)
     has_number: bool = False
     cites_source: bool = False  # the main verb reports someone else: "The FDIC says ..."
+    addressed: bool = False  # spoken to someone on the show by name: "Priya, you follow ..."
 
 
 def features(span) -> SentenceFeatures:
@@ -101,6 +102,7 @@ def features(span) -> SentenceFeatures:
         entity_labels=[e.label_ for e in ents],
         has_number=any(t.like_num for t in tokens),
         cites_source=_cites_source(span),
+        addressed=_addressed(tokens),
     )
 
 
@@ -108,6 +110,17 @@ REPORTING_LEMMAS = {
     "say", "report", "argue", "claim", "estimate", "expect", "find", "show", "predict", "warn",
     "posit", "forecast", "project", "announce", "believe", "think",
 }  # fmt: skip
+
+
+def _addressed(tokens: list) -> bool:
+    """True when the sentence opens by turning to someone on the show: a name set off by a
+    comma, then "you" ("Priya, you follow the coffee trade, ..."; "Okay Sam, you're ...").
+    A report names people in the third person; only a host hands over like this."""
+    for i in range(min(3, len(tokens) - 2)):
+        name, comma, you = tokens[i : i + 3]
+        if name.pos_ == "PROPN" and comma.text == "," and you.lower_ == "you":
+            return all(t.pos_ in ("INTJ", "ADV", "CCONJ", "PUNCT") for t in tokens[:i])
+    return False
 
 
 def _cites_source(span) -> bool:
@@ -133,8 +146,9 @@ def _opening_stripped(text: str) -> str:
 def rejection(f: SentenceFeatures) -> str | None:
     """Why a sentence's structure rules it out as a claim, or None.
 
-    Only shape counts here (filler words alone, a question, a sponsor read's call to action, a
-    self-introduction, no subject or verb, almost no content words); whether the rest is a
+    Only shape counts here (filler words alone, a question, a hand-over to someone on the show
+    by name, a sponsor read's call to action, a self-introduction, no subject or verb, almost
+    no content words); whether the rest is a
     claim or show talk is the classifier's call, on the whole sentence.
     """
     text = f.text.strip()
@@ -143,6 +157,8 @@ def rejection(f: SentenceFeatures) -> str | None:
         return "filler"
     if text.endswith("?") or QUESTION_START.match(_opening_stripped(text)):
         return "question"
+    if f.addressed:
+        return "hand-over"
     if SPONSOR.search(text):
         return "sponsor"
     if SELF_INTRO.search(text):
