@@ -8,6 +8,7 @@ or the code that runs gives a new key.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import json
@@ -53,8 +54,12 @@ def lib_modules(module: str) -> set[str]:
     return found
 
 
+@functools.lru_cache(maxsize=256)
 def code_only(source: str) -> str:
-    """The syntax tree of Python source without its docstrings: what runs, not what it says."""
+    """The syntax tree of Python source without its docstrings: what runs, not what it says.
+
+    Kept per source text: a run computes the version of each stage's code, and most stages
+    share lib modules (parsing and dumping a module's tree costs tens of milliseconds)."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
