@@ -22,8 +22,6 @@ SHOW_TALK = [
     "It's just me today, my producer is stuck at an airport in Denver.",
     "Ha, that's a great story.",
     "A quick thanks to everyone who wrote in last week.",
-    # a hand-over by name, heard without its question mark
-    "Tom, you were at the summit, what did the ministers agree on.",
 ]
 NEWS = [
     "Wow, gas prices fell twenty cents a gallon over the holiday weekend.",
