@@ -58,3 +58,22 @@ def test_a_tiny_mixed_cluster_dissolves_into_the_themes_its_claims_belong_to():
     labels = np.asarray([0, 0, 0, 1, 1, 1, 2, 2])
     settled = tl.settle(labels, e, merge=0.95, keep=0.35, join=0.5)
     assert settled.tolist() == [0, 0, 0, 1, 1, 1, 0, 1]
+
+
+def test_lone_claims_said_one_after_another_about_one_thing_become_one_topic():
+    # Episode e1: two lone claims on one subject, then a change of subject; e2 continues the
+    # first subject, but in another episode.
+    e = np.asarray([[1, 0, 0], [0.8, 0.6, 0], [0, 0, 1], [1, 0.1, 0]], dtype=float)
+    lone = np.ones(4, dtype=bool)
+    labels = tl.stretches(["e1", "e1", "e1", "e2"], np.full(4, tl.OUTLIER), e, lone, 0.25)
+    assert labels[0] == labels[1] != tl.OUTLIER
+    assert labels[2] == labels[3] == tl.OUTLIER  # a change of subject; another episode
+
+
+def test_a_clustered_claim_between_two_lone_ones_breaks_their_stretch():
+    e = np.asarray([[1, 0], [1, 0.05], [1, 0.1], [1, 0.1]], dtype=float)
+    labels = np.asarray([tl.OUTLIER, 0, tl.OUTLIER, tl.OUTLIER])
+    lone = labels == tl.OUTLIER
+    out = tl.stretches(["e1"] * 4, labels, e, lone, 0.25)
+    assert out[0] == tl.OUTLIER and out[1] == 0  # claim 1 keeps its cluster
+    assert out[2] == out[3] not in (tl.OUTLIER, 0)  # the new topic takes a fresh id

@@ -74,8 +74,19 @@ def topics(
             [window[i]["text"] for i in keep], embeddings[keep]
         )
         labels[keep] = kept_labels
-    # A claim of the day that no theme took still stands, as a topic of one: a sparse day keeps
-    # its candidates, and ranking puts the themes of several shows first.
+    # Claims of the day that no theme took: those said one after another in an episode about
+    # one thing are a topic of their own (a stretch of the show); any other still stands, as a
+    # topic of one. A sparse day keeps its candidates; ranking puts several shows' themes first.
+    lone = np.zeros(len(window), dtype=bool)
+    lone[today] = True
+    lone &= (labels == tl.OUTLIER) & ~repeats
+    labels = tl.stretches(
+        [f"{c['feed']}\x1f{c['episode_guid']}" for c in window], labels, embeddings, lone
+    )
+    for t in set(labels[lone].tolist()) - {tl.OUTLIER}:
+        keywords[t] = tl.plain_keywords(
+            " ".join(window[i]["text"] for i in np.flatnonzero(labels == t))
+        )
     singles = [i for i in today if labels[i] == tl.OUTLIER and not repeats[i]]
     first = int(labels.max(initial=tl.OUTLIER)) + 1
     for n, i in enumerate(singles):

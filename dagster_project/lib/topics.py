@@ -119,6 +119,51 @@ def settle(
     return np.where([sizes[t] < 2 for t in labels], OUTLIER, labels)
 
 
+def stretches(
+    episodes: Sequence[str],
+    labels: np.ndarray,
+    embeddings: np.ndarray,
+    candidates: np.ndarray,
+    threshold: float = tuning.STRETCH_SIMILARITY,
+) -> np.ndarray:
+    """Lone claims said one after another in an episode, about the same thing, as one topic.
+
+    A show talks about a subject for a stretch: two or three sentences in a row. When none of
+    them clustered (a garbled transcript, a subject no other show took up), each would be a
+    topic of one, and two of them could fill two places of the digest. Consecutive claims of
+    one episode (in the order given, `candidates` marking the lone ones) whose embeddings are at
+    least `threshold` close are linked; each run of linked claims becomes a new topic. A claim
+    that is not a candidate, or another episode's, breaks the run.
+    """
+    labels = labels.copy()
+    vectors = unit(np.asarray(embeddings, dtype=float)) if len(labels) else embeddings
+    next_id = int(labels.max(initial=OUTLIER)) + 1
+    run: list[int] = []
+
+    def close() -> None:
+        nonlocal next_id
+        if len(run) >= 2:
+            labels[run] = next_id
+            next_id += 1
+        run.clear()
+
+    for i in range(len(labels)):
+        linked = (
+            run
+            and run[-1] == i - 1
+            and episodes[i] == episodes[i - 1]
+            and float(vectors[i] @ vectors[i - 1]) >= threshold
+        )
+        if not candidates[i]:
+            close()
+            continue
+        if not linked:
+            close()
+        run.append(i)
+    close()
+    return labels
+
+
 def stable_ids(
     cluster_centroids: dict[int, np.ndarray],
     cluster_members: dict[int, list[str]],

@@ -68,6 +68,13 @@ MERGE_SIMILARITY = 0.6
 KEEP_SIMILARITY = 0.35
 JOIN_SIMILARITY = 0.5
 
+# A show talks about a subject for a stretch. Two lone claims said one after another in one
+# episode, at least this close, are one topic (lib/topics.py stretches). Counted from the tuning
+# and development sets' adjacent claims (not the held-out set): same-theme pairs have a median
+# cosine of 0.35, pairs across a change of subject 0.15; this is halfway. Lower: a change of
+# subject is missed and two themes share a topic; higher: a garbled stretch stays in pieces.
+STRETCH_SIMILARITY = 0.25
+
 # --- ranking (lib/ranking.py RankingRules, assets/digest.py DigestConfig) ----------------------
 TOP_K = 5  # insights a day (DigestConfig.top_k)
 # Themes this many shows discussed rank above all others (DigestConfig.min_podcasts). Higher:
