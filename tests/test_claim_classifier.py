@@ -106,6 +106,62 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
     assert left_out.get("show repeat") == 2
 
 
+def test_an_opening_or_closing_that_names_the_show_is_show_frame(tmp_path):
+    """ "This is The Long Haul, ..." frames the show; the news after it is the claim."""
+    from datetime import date
+
+    import dagster as dg
+
+    from dagster_project.assets.claims import claims
+    from dagster_project.resources.models import Nlp, TopicModeler
+    from dagster_project.resources.storage import DataHome
+    from dagster_project.resources.warehouse import DuckDBWarehouse
+
+    day = date(2026, 11, 18)
+    news = [
+        "Diesel prices fell eight cents a gallon this week, the lowest level since March.",
+        "Trucking firms added about twelve thousand drivers in October, according to the ATA.",
+    ]
+    lines = [
+        "This is The Long Haul, the weekly show about freight, fuel and the people who move it.",
+        *news,
+        "That is all from the long haul this week, and the next one is in seven days.",
+    ]
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    wh.replace_partition(
+        "episodes",
+        day,
+        [
+            {
+                "feed": "lh",
+                "guid": "e1",
+                "title": "Ep",
+                "persons": "[]",
+                "feed_title": "The Long Haul",
+            }
+        ],
+    )
+    wh.replace_partition(
+        "transcript_segments",
+        day,
+        [
+            {"feed": "lh", "episode_guid": "e1", "segment_index": i, "start_s": 6.0 * i,
+             "end_s": 6.0 * i + 5, "text": text, "source": "whisper"}
+            for i, text in enumerate(lines)
+        ],
+    )  # fmt: skip
+    home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
+    result = dg.materialize(
+        [claims],
+        partition_key=day.isoformat(),
+        resources={"nlp": Nlp(), "topic_model": TopicModeler(), "data_home": home, "warehouse": wh},
+    )
+    assert result.success
+    assert sorted(r["text"] for r in wh.rows("claims", day)) == sorted(news)
+    left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
+    assert left_out.get("show frame") == 2
+
+
 def test_the_prior_of_where_a_sentence_sits_moves_the_balanced_odds():
     from dagster_project.lib.claim_classifier import with_prior
 

@@ -212,3 +212,20 @@ def test_the_pitch_of_a_read_between_its_opening_and_its_address_is_left_out(nlp
         "German train drivers walked off the job at two this morning.",
         "The Rhine at Kaub is down to seventy eight centimetres.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "expected"),
+    [
+        ("This is Pocket Change, everyday money for people who count it.", "Pocket Change", True),
+        ("It's the run down, I'm Sophie Lane.", "The Rundown", True),  # split by the transcriber
+        ("Hi everyone and welcome to Homefront.", "Home Front", True),  # joined
+        ("That's all from the long haul this week.", "The Long Haul", True),
+        ("Stocks opened higher across the market this morning.", "Market Open", False),
+        ("Investors say they are in it for the long run.", "The Long Haul", False),
+        ("Pocket money rules changed, and change is slow.", "Pocket Change", False),
+        ("This is the news.", None, False),
+    ],
+)
+def test_a_sentence_that_says_the_show_s_name(text, title, expected):
+    assert rules.names_show(text, title) is expected

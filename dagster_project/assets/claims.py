@@ -129,9 +129,9 @@ def claims(
     by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in warehouse.rows("transcript_segments", day):
         by_episode[(r["feed"], r["episode_guid"])].append(r)
-    persons = {
-        (e["feed"], e["guid"]): episode_persons(nlp, e) for e in warehouse.rows("episodes", day)
-    }
+    episodes = warehouse.rows("episodes", day)
+    persons = {(e["feed"], e["guid"]): episode_persons(nlp, e) for e in episodes}
+    titles = {(e["feed"], e["guid"]): e.get("feed_title") for e in episodes}
     voiced = {
         (r["feed"], r["episode_guid"], r["segment_index"]): r
         for r in warehouse.rows("segment_voices", day)
@@ -145,11 +145,15 @@ def claims(
         ]
         features = [rules.features(sent) for _, sent in parsed]
         reasons = rules.sponsor_reads([rules.rejection(f) for f in features], SPONSOR_READ_GAP)
+        title = titles.get((feed, guid))
         for position, ((offset, sent), f, reason) in enumerate(
             zip(parsed, features, reasons, strict=True)
         ):
             sentences += 1
             edge = position < EDGE_SENTENCES or position >= len(parsed) - EDGE_SENTENCES
+            # The opening or closing naming the show is the show framing itself.
+            if not reason and edge and rules.names_show(f.text, title):
+                reason = "show frame"
             if reason:
                 rejected[reason] += 1
                 continue

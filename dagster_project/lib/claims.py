@@ -172,6 +172,29 @@ def rejection(f: SentenceFeatures) -> str | None:
     return None
 
 
+def names_show(text: str, title: str | None) -> bool:
+    """True when the sentence says the show's own name ("This is Pocket Change", "That's all
+    from Home Front"): the show framing itself. Words are compared without case or punctuation,
+    and a name the transcriber split or joined ("the run down", "Homefront") still counts; a
+    leading "The" of the title is optional."""
+    name = [w for w in re.findall(r"[a-z0-9]+", (title or "").lower())]
+    if name and name[0] == "the" and len(name) > 1:
+        name = name[1:]
+    joined = "".join(name)
+    if not joined:
+        return False
+    said = re.findall(r"[a-z0-9]+", text.lower())
+    for i in range(len(said)):
+        run = ""
+        for word in said[i : i + len(name) + 2]:
+            run += word
+            if run == joined:
+                return True
+            if not joined.startswith(run):
+                break
+    return False
+
+
 def sponsor_reads(reasons: Sequence[str | None], max_gap: int) -> list[str | None]:
     """The episode's rejection reasons with each sponsor read taken whole: the sentences between
     two sponsor-shaped ones at most `max_gap` sentences apart are the read's pitch ("Support for
