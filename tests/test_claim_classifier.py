@@ -63,8 +63,9 @@ def test_news_with_everyday_words_is_a_claim(judged, text):
     assert judged[text] >= 0.5
 
 
-def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
-    """A show's tagline reads like a claim; that it recurs across episodes gives it away."""
+def claims_of(tmp_path, feed: str, lines: dict[str, list[str]], feed_title: str | None = None):
+    """The claims asset over episodes of one feed, each its lines as 6-s segments: the run's
+    result and the warehouse."""
     from datetime import date
 
     import dagster as dg
@@ -75,23 +76,23 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
     from dagster_project.resources.warehouse import DuckDBWarehouse
 
     day = date(2026, 11, 18)
-    tagline = "Pocket Change covers the money people spend every single day in their towns."
-    news = {
-        "e1": "Grocery prices rose three percent in October, the fastest pace since the spring.",
-        "e2": "The central bank kept its main rate at four and a half percent for a third meeting.",
-    }
     wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     wh.replace_partition(
-        "episodes", day, [{"feed": "pc", "guid": g, "title": "Ep", "persons": "[]"} for g in news]
+        "episodes",
+        day,
+        [
+            {"feed": feed, "guid": g, "title": "Ep", "persons": "[]", "feed_title": feed_title}
+            for g in lines
+        ],
     )
     wh.replace_partition(
         "transcript_segments",
         day,
         [
-            {"feed": "pc", "episode_guid": g, "segment_index": i, "start_s": 5.0 * i,
-             "end_s": 5.0 * i + 4, "text": text, "source": "whisper"}
-            for g, line in news.items()
-            for i, text in enumerate([tagline, "Hello, and welcome.", line, "Thanks.", "Bye now."])
+            {"feed": feed, "episode_guid": g, "segment_index": i, "start_s": 6.0 * i,
+             "end_s": 6.0 * i + 5, "text": text, "source": "whisper"}
+            for g, texts in lines.items()
+            for i, text in enumerate(texts)
         ],
     )  # fmt: skip
     home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
@@ -101,23 +102,31 @@ def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
         resources={"nlp": Nlp(), "topic_model": TopicModeler(), "data_home": home, "warehouse": wh},
     )
     assert result.success
-    assert sorted(r["text"] for r in wh.rows("claims", day)) == sorted(news.values())
     left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
+    return sorted(r["text"] for r in wh.rows("claims", day)), left_out
+
+
+def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
+    """A show's tagline reads like a claim; that it recurs across episodes gives it away."""
+    tagline = "Pocket Change covers the money people spend every single day in their towns."
+    news = {
+        "e1": "Grocery prices rose three percent in October, the fastest pace since the spring.",
+        "e2": "The central bank kept its main rate at four and a half percent for a third meeting.",
+    }
+    found, left_out = claims_of(
+        tmp_path,
+        "pc",
+        {
+            g: [tagline, "Hello, and welcome.", line, "Thanks.", "Bye now."]
+            for g, line in news.items()
+        },
+    )
+    assert found == sorted(news.values())
     assert left_out.get("show repeat") == 2
 
 
 def test_an_opening_or_closing_that_names_the_show_is_show_frame(tmp_path):
     """ "This is The Long Haul, ..." frames the show; the news after it is the claim."""
-    from datetime import date
-
-    import dagster as dg
-
-    from dagster_project.assets.claims import claims
-    from dagster_project.resources.models import Nlp, TopicModeler
-    from dagster_project.resources.storage import DataHome
-    from dagster_project.resources.warehouse import DuckDBWarehouse
-
-    day = date(2026, 11, 18)
     news = [
         "Diesel prices fell eight cents a gallon this week, the lowest level since March.",
         "Trucking firms added about twelve thousand drivers in October, according to the ATA.",
@@ -127,38 +136,8 @@ def test_an_opening_or_closing_that_names_the_show_is_show_frame(tmp_path):
         *news,
         "That is all from the long haul this week, and the next one is in seven days.",
     ]
-    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    wh.replace_partition(
-        "episodes",
-        day,
-        [
-            {
-                "feed": "lh",
-                "guid": "e1",
-                "title": "Ep",
-                "persons": "[]",
-                "feed_title": "The Long Haul",
-            }
-        ],
-    )
-    wh.replace_partition(
-        "transcript_segments",
-        day,
-        [
-            {"feed": "lh", "episode_guid": "e1", "segment_index": i, "start_s": 6.0 * i,
-             "end_s": 6.0 * i + 5, "text": text, "source": "whisper"}
-            for i, text in enumerate(lines)
-        ],
-    )  # fmt: skip
-    home = DataHome(home=str(tmp_path / "data"), feeds_file=str(tmp_path / "feeds.yaml"))
-    result = dg.materialize(
-        [claims],
-        partition_key=day.isoformat(),
-        resources={"nlp": Nlp(), "topic_model": TopicModeler(), "data_home": home, "warehouse": wh},
-    )
-    assert result.success
-    assert sorted(r["text"] for r in wh.rows("claims", day)) == sorted(news)
-    left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
+    found, left_out = claims_of(tmp_path, "lh", {"e1": lines}, feed_title="The Long Haul")
+    assert found == sorted(news)
     assert left_out.get("show frame") == 2
 
 
