@@ -148,8 +148,8 @@ def rejection(f: SentenceFeatures) -> str | None:
 
     Only shape counts here (filler words alone, a question, a hand-over to someone on the show
     by name, a sponsor read's call to action, a self-introduction, no subject or verb, almost
-    no content words); whether the rest is a
-    claim or show talk is the classifier's call, on the whole sentence.
+    no content words); whether the rest is a claim or show talk is the classifier's call, on
+    the whole sentence.
     """
     text = f.text.strip()
     words = re.findall(r"[a-z'-]+", text.lower())
