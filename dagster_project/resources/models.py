@@ -348,9 +348,7 @@ class TopicModeler(dg.ConfigurableResource):
                 min_cluster_size=self.min_cluster_size,
                 min_samples=1,
                 metric="euclidean",
-                # Excess of mass (HDBSCAN's default): a big story many shows tell stays one
-                # cluster; "leaf" cut it into pieces that the digest then showed twice.
-                cluster_selection_method="eom",
+                cluster_selection_method="leaf",
             )
         else:
             reducer = BaseDimensionalityReduction()
