@@ -83,15 +83,12 @@ def topics(
     labels = tl.stretches(
         [f"{c['feed']}\x1f{c['episode_guid']}" for c in window], labels, embeddings, lone
     )
-    for t in set(labels[lone].tolist()) - {tl.OUTLIER}:
+    singles = np.flatnonzero(lone & (labels == tl.OUTLIER))
+    labels[singles] = int(labels.max(initial=tl.OUTLIER)) + 1 + np.arange(len(singles))
+    for t in set(labels[lone].tolist()):
         keywords[t] = tl.plain_keywords(
             " ".join(window[i]["text"] for i in np.flatnonzero(labels == t))
         )
-    singles = [i for i in today if labels[i] == tl.OUTLIER and not repeats[i]]
-    first = int(labels.max(initial=tl.OUTLIER)) + 1
-    for n, i in enumerate(singles):
-        labels[i] = first + n
-        keywords[first + n] = tl.plain_keywords(window[i]["text"])
     centroids = tl.centroids(labels, embeddings)
     members = {t: [window[i]["claim_id"] for i in np.flatnonzero(labels == t)] for t in centroids}
     previous = {}

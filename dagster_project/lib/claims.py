@@ -177,7 +177,7 @@ def names_show(text: str, title: str | None) -> bool:
     from Home Front"): the show framing itself. Words are compared without case or punctuation,
     and a name the transcriber split or joined ("the run down", "Homefront") still counts; a
     leading "The" of the title is optional."""
-    name = [w for w in re.findall(r"[a-z0-9]+", (title or "").lower())]
+    name = re.findall(r"[a-z0-9]+", (title or "").lower())
     if name and name[0] == "the" and len(name) > 1:
         name = name[1:]
     joined = "".join(name)

@@ -148,16 +148,13 @@ def stretches(
         run.clear()
 
     for i in range(len(labels)):
-        linked = (
-            run
-            and run[-1] == i - 1
-            and episodes[i] == episodes[i - 1]
-            and float(vectors[i] @ vectors[i - 1]) >= threshold
-        )
         if not candidates[i]:
             close()
             continue
-        if not linked:
+        # A run holds only candidates and ends at a non-candidate: its last claim is i - 1.
+        if run and not (
+            episodes[i] == episodes[i - 1] and float(vectors[i] @ vectors[i - 1]) >= threshold
+        ):
             close()
         run.append(i)
     close()
