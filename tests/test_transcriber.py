@@ -29,7 +29,7 @@ ON_DAY = "Wed, 18 Nov 2026 09:00:00 GMT"
 
 def ffmpeg(*args: str) -> None:
     if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): it makes the long audio")
+        pytest.skip("ffmpeg is not installed (scripts/test.sh installs it): it makes long audio")
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
