@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quality benchmark on the tuning and held-out labelled spoken shows (renders them with
-# espeak-ng + ffmpeg), speed and scale (ffmpeg), or memory against an episode's length (ffmpeg).
+# espeak-ng + ffmpeg), speed and scale (ffmpeg), memory against an episode's length (ffmpeg), or
+# transcriptions side by side (threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,5 +17,6 @@ case "${1:-quality}" in
   quality) python benchmarks/quality.py "${@:2}" ;;  # e.g. --script FILE, --json FILE
   speed) python benchmarks/speed.py "${@:2}" ;;  # e.g. --episodes 1,2,4,8, --json FILE
   memory) python benchmarks/memory.py "${@:2}" ;;  # e.g. --hours 2
-  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed [--episodes 1,2,4,8]|memory]" >&2; exit 2 ;;
+  threads) python benchmarks/threads.py "${@:2}" ;;  # e.g. --rounds 4
+  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed [--episodes 1,2,4,8]|memory|threads]" >&2; exit 2 ;;
 esac
