@@ -229,3 +229,55 @@ def test_the_pitch_of_a_read_between_its_opening_and_its_address_is_left_out(nlp
 )
 def test_a_sentence_that_says_the_show_s_name(text, title, expected):
     assert rules.names_show(text, title) is expected
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        # a piece in lowercase that cannot stand alone ends the sentence before it
+        (
+            "In Australia, one in three houses has solar panels on the roof. the highest share"
+            " in the world. Next, the weather.",
+            [
+                "In Australia, one in three houses has solar panels on the roof. the highest"
+                " share in the world.",
+                "Next, the weather.",
+            ],
+        ),
+        (
+            "Regulators in Ohio now make data center owners pay for new power lines. carry the"
+            " cost. That is the story.",
+            [
+                "Regulators in Ohio now make data center owners pay for new power lines. carry"
+                " the cost.",
+                "That is the story.",
+            ],
+        ),
+        # a whole sentence in lowercase, and a fragment with its capital, stay on their own
+        (
+            "Banks raised fees again this month. lawmakers want to raise the deposit insurance"
+            " limit for business accounts.",
+            [
+                "Banks raised fees again this month.",
+                "lawmakers want to raise the deposit insurance limit for business accounts.",
+            ],
+        ),
+        (
+            "Prices rose five percent last month. The cheaper models. Sales fell.",
+            ["Prices rose five percent last month.", "The cheaper models.", "Sales fell."],
+        ),
+    ],
+)
+def test_a_lowercase_fragment_is_the_end_of_the_sentence_before_it(nlp, text, sentences):
+    joined = rules.rejoin([(0, sent) for sent in nlp(text).sents])
+    assert [sent.text for _, sent in joined] == sentences
+    assert all(offset == 0 for offset, _ in joined)
+
+
+def test_pieces_of_two_parsed_texts_are_not_joined(nlp):
+    first, second = nlp("Prices rose five percent last month."), nlp("the highest in years.")
+    joined = rules.rejoin([(0, *first.sents), (37, *second.sents)])
+    assert [(offset, sent.text) for offset, sent in joined] == [
+        (0, "Prices rose five percent last month."),
+        (37, "the highest in years."),
+    ]
