@@ -8,7 +8,8 @@ re-encoded), published on one day by two feeds served over HTTP on 127.0.0.1. Th
    on the same files, file by file in alternation; also raw with word times (like for like).
    Target: resource speed >= 0.95 of raw.
 2. The whole day (the contract's command, in a fresh process, everything from feeds to dbt)
-   against the raw batched transcription of its audio. Target: >= 0.8.
+   against the raw batched transcription of its audio. Target: >= 0.8. Once in a new data
+   home, once in one that kept a run's compiled functions and model caches (a later day).
 3. The same day again, everything cached, against its first run. Target: <= 0.05.
 4. The peak resident memory of the day's run (its largest process). Target: < 3 GB.
 5. Scaling: days of 1, 2, 4 and 8 of the episodes, each from scratch: wall time against audio
@@ -288,11 +289,20 @@ def main(argv: list[str] | None = None) -> int:
                 runs[n] = run_day(env)
                 if n == max(sizes):
                     runs["rerun"] = run_day(env)
+                    # A new day on a deployment that has run before: nothing of the day is
+                    # stored, but numba's compiled functions and the claim classifier's example
+                    # embeddings (one-time work of a new data home) are.
+                    warm = day_env(work, url, "day-warm")
+                    for kept in ("cache", "models"):
+                        shutil.copytree(Path(env["PODCAST_INSIGHTS_HOME"]) / kept,
+                                        Path(warm["PODCAST_INSIGHTS_HOME"]) / kept)  # fmt: skip
+                    runs["warm"] = run_day(warm)
         finally:
             httpd.shutdown()
         first, rerun = runs[max(sizes)], runs["rerun"]
         report["runs"] = {str(k): v for k, v in runs.items()}
         report["day_vs_raw"] = wall["raw"] / first["wall_s"]
+        report["warm_day_vs_raw"] = wall["raw"] / runs["warm"]["wall_s"]
         report["rerun_vs_first"] = rerun["wall_s"] / first["wall_s"]
         report["peak_gb"] = max(r["peak_mb"] for r in runs.values()) / 1024
         day, again, peak = report["day_vs_raw"], report["rerun_vs_first"], report["peak_gb"]
@@ -302,10 +312,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{verdict('day_vs_raw', day)}"
         )
         print(
+            f"   the same day on a deployment that has run before (compiled functions and "
+            f"example embeddings kept): {runs['warm']['wall_s']:.1f} s: "
+            f"{report['warm_day_vs_raw']:.2f}"
+        )
+        print(
             f"3. the same day again: {rerun['wall_s']:.1f} s = {again:.2f} of the first run "
             f"{verdict('rerun_vs_first', again)}"
         )
-        for name, run in (("first run", first), ("rerun", rerun)):
+        named = (("first run", first), ("warm deployment", runs["warm"]), ("rerun", rerun))
+        for name, run in named:
             steps = sorted(run["steps_s"].items(), key=lambda kv: -kv[1])
             print(f"   {name}, seconds by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps))
         print(f"4. peak resident memory of a day's run: {peak:.2f} GB {verdict('peak_gb', peak)}")
