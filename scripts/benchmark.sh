@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quality benchmark on the tuning and held-out labelled spoken shows (renders them with
-# espeak-ng + ffmpeg), speed and scale (ffmpeg), memory against an episode's length (ffmpeg), or
-# transcriptions side by side (threads).
+# espeak-ng + ffmpeg), speed and scale (ffmpeg), memory against an episode's length (ffmpeg),
+# transcriptions side by side (threads), or speaker embeddings' BLAS threads (voices).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,5 +18,6 @@ case "${1:-quality}" in
   speed) python benchmarks/speed.py "${@:2}" ;;  # e.g. --episodes 1,2,4,8, --json FILE
   memory) python benchmarks/memory.py "${@:2}" ;;  # e.g. --hours 2
   threads) python benchmarks/threads.py "${@:2}" ;;  # e.g. --rounds 4
-  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed [--episodes 1,2,4,8]|memory|threads]" >&2; exit 2 ;;
+  voices) python benchmarks/voices.py "${@:2}" ;;  # e.g. --rounds 5
+  *) echo "usage: scripts/benchmark.sh [quality [--script FILE] [--json FILE]|speed [--episodes 1,2,4,8]|memory|threads|voices]" >&2; exit 2 ;;
 esac

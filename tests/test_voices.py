@@ -269,3 +269,31 @@ def test_the_mel_spectrogram_is_librosas_without_its_compilation():
         got = mel_spectrogram(wav)
         assert got.shape == want.shape
         assert float(np.abs(got - want).max()) <= 1e-5 * float(want.max())
+
+
+@pytest.mark.slow
+def test_numpy_s_blas_keeps_to_one_thread_while_the_encoder_runs(monkeypatch):
+    """numpy's BLAS threads (the mel filter bank) left spinning take the cores from torch's
+    encoder that follows: while spans are embedded, BLAS runs one thread, and afterwards
+    its own number again."""
+    from threadpoolctl import threadpool_info
+
+    import dagster_project.resources.voices as voices
+    from tests.conftest import DEMO_SHOWS
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+    real = voices.mel_spectrogram
+
+    def watched(wav):
+        seen.append(blas_threads())
+        return real(wav)
+
+    monkeypatch.setattr(voices, "mel_spectrogram", watched)
+    audio = DEMO_SHOWS / "audio" / "signal-and-noise" / "sn-101.mp3"
+    found = voices.SpeakerEncoder().embed_spans(audio, [(2.0, 6.0), (20.0, 24.5)])
+    assert all(v is not None for v in found)
+    assert seen == [{1}, {1}]
+    assert blas_threads() == before

@@ -5,6 +5,7 @@ resemblyzer's pretrained encoder ships inside its PyPI wheel, so nothing is down
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dagster_project.lib.audio import SAMPLE_RATE, pcm
 from dagster_project.lib.mel import mel_spectrogram
@@ -25,6 +27,12 @@ class SpeakerEncoder(dg.ConfigurableResource):
 
     min_span_s: float = VOICE_MIN_SEGMENT_S  # shorter spans carry too little voice: no embedding
     max_partials: int = VOICE_MAX_PARTIALS  # 1.6-s windows embedded per span, spread over it
+    # numpy's BLAS threads while embedding. numpy computes each span's mel filter bank, torch's
+    # encoder (its own OpenMP threads) follows at once, and BLAS threads left spinning after
+    # the first take the cores from the second: with one, the demo episodes' 141 lines embed
+    # 2.7x as fast on 2 cores, the same embeddings (scripts/benchmark.sh voices). 0 = BLAS's
+    # default.
+    blas_threads: int = 1
 
     def settings_key(self) -> str:
         """Part of the cache key of everything computed from these embeddings."""
@@ -52,32 +60,38 @@ class SpeakerEncoder(dg.ConfigurableResource):
         if not wanted:
             return out
         encoder = self._load()
-        held: list[np.ndarray] = []
-        held_from = held_len = 0  # sample offset of held[0][0]; samples held
-        pending = iter(wanted)
-        current = next(pending, None)
-        for piece in itertools.chain(pcm(audio), [None]):  # None: the file has ended
-            if piece is not None:
-                held.append(piece)
-                held_len += len(piece)
-            while current is not None:
-                start = int(spans[current][0] * SAMPLE_RATE) - held_from
-                end = int(spans[current][1] * SAMPLE_RATE) - held_from
-                if piece is not None and end > held_len:
-                    break  # not decoded yet
-                samples = np.concatenate(held) if held else np.zeros(0, np.float32)
-                cut = samples[max(0, start) : end]
-                if len(cut) >= self.min_span_s * SAMPLE_RATE:
-                    out[current] = self._embed(encoder, cut, self.max_partials)
-                current = next(pending, None)
-                keep_from = (
-                    int(spans[current][0] * SAMPLE_RATE) if current is not None else held_from
-                )
-                drop = max(0, min(keep_from, held_from + held_len) - held_from)
-                held, held_from, held_len = [samples[drop:]], held_from + drop, held_len - drop
-            if current is None:
-                break
-        return out
+        limit = (
+            threadpool_limits(limits=self.blas_threads, user_api="blas")
+            if self.blas_threads
+            else contextlib.nullcontext()
+        )
+        with limit:
+            held: list[np.ndarray] = []
+            held_from = held_len = 0  # sample offset of held[0][0]; samples held
+            pending = iter(wanted)
+            current = next(pending, None)
+            for piece in itertools.chain(pcm(audio), [None]):  # None: the file has ended
+                if piece is not None:
+                    held.append(piece)
+                    held_len += len(piece)
+                while current is not None:
+                    start = int(spans[current][0] * SAMPLE_RATE) - held_from
+                    end = int(spans[current][1] * SAMPLE_RATE) - held_from
+                    if piece is not None and end > held_len:
+                        break  # not decoded yet
+                    samples = np.concatenate(held) if held else np.zeros(0, np.float32)
+                    cut = samples[max(0, start) : end]
+                    if len(cut) >= self.min_span_s * SAMPLE_RATE:
+                        out[current] = self._embed(encoder, cut, self.max_partials)
+                    current = next(pending, None)
+                    keep_from = (
+                        int(spans[current][0] * SAMPLE_RATE) if current is not None else held_from
+                    )
+                    drop = max(0, min(keep_from, held_from + held_len) - held_from)
+                    held, held_from, held_len = [samples[drop:]], held_from + drop, held_len - drop
+                if current is None:
+                    break
+            return out
 
     @staticmethod
     def _embed(encoder: Any, samples: np.ndarray, max_partials: int) -> np.ndarray | None:
