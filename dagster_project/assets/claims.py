@@ -140,9 +140,9 @@ def claims(
     for (feed, guid), seg_rows in sorted(by_episode.items()):
         ordered = sorted(seg_rows, key=lambda r: r["segment_index"])
         timed = join_segments([Segment.from_row(r) for r in ordered])
-        parsed = rules.rejoin(
-            [(offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents]
-        )
+        parsed = [
+            (offset, sent) for offset, doc in nlp.parse_long(timed.text) for sent in doc.sents
+        ]
         features = [rules.features(sent) for _, sent in parsed]
         reasons = rules.sponsor_reads([rules.rejection(f) for f in features], SPONSOR_READ_GAP)
         title = titles.get((feed, guid))

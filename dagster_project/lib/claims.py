@@ -11,7 +11,6 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from dagster_project.lib.tuning import MIN_TOKENS
 
@@ -194,31 +193,6 @@ def names_show(text: str, title: str | None) -> bool:
             if not joined.startswith(run):
                 break
     return False
-
-
-def rejoin(sentences: Sequence[tuple[int, Any]]) -> list[tuple[int, Any]]:
-    """(offset, sentence) pairs with each continuation joined to the sentence before it.
-
-    A piece that starts in lowercase and could not stand as a sentence (a fragment: no subject
-    and no verb, or too few words) is the end of the sentence before it, cut off by a full stop
-    the transcriber heard in a pause ("Germany now gets 40% of its power from the sun. the
-    highest share in the world."). Alone it is thrown away and the claim loses its end; joined,
-    the claim is whole. Only pieces of one parsed text (the same offset) are joined.
-    """
-    out: list[tuple[int, Any]] = []
-    for offset, sent in sentences:
-        text = sent.text.strip()
-        if (
-            out
-            and out[-1][0] == offset
-            and text[:1].islower()
-            and rejection(features(sent)) == "fragment"
-        ):
-            before = out[-1][1]
-            out[-1] = (offset, sent.doc[before.start : sent.end])
-        else:
-            out.append((offset, sent))
-    return out
 
 
 def sponsor_reads(reasons: Sequence[str | None], max_gap: int) -> list[str | None]:
