@@ -35,6 +35,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from reporting import write_report
+
 REPO = Path(__file__).resolve().parents[1]
 SHOWS = REPO / "demo" / "shows"
 DAY = "2026-11-25"
@@ -342,9 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"   line: {fixed:.1f} s fixed + {per_min:.1f} s per audio minute; every day "
                 f"within {100 * worst:.0f}% of the line"
             )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, default=str))
-    print(f"report: {args.json}")
+    write_report(args.json, report)
     return 0
 
 

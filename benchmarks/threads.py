@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reporting import write_report
+
 REPO = Path(__file__).resolve().parents[1]
 SHOWS = REPO / "demo" / "shows"
 
@@ -100,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "one_thread_vs_every_core": round(ratio, 3),
         "same_words": same,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"report written to {args.json}")
+    write_report(args.json, report)
     return 0
 
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from reporting import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 SHOWS = REPO / "demo" / "shows"
@@ -75,9 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "lowest_cosine": closest,
         "max_abs_diff": max(float(np.abs(a - b).max()) for a, b in pairs),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"report written to {args.json}")
+    write_report(args.json, report)
     return 0
 
 
