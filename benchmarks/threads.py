@@ -62,7 +62,9 @@ def at_once(threads: int, processes: int, files: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from dagster_project.lib.settings import usable_cores
+
+    cores = usable_cores()
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--processes", type=int, default=cores or 1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO / "data/benchmarks/voices-report.json")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    from dagster_project.lib.settings import usable_cores
     from dagster_project.resources.voices import SpeakerEncoder
 
     manifest = json.loads((SHOWS / "manifest.json").read_text())["episodes"]
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if a is not None and b is not None
     ]
     closest = min(float(a @ b) for a, b in pairs)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     print(f"\n{len(jobs)} demo episodes, {spans} spans, {args.rounds} rounds, {cores} cores")
     for name in encoders:
         print(f"  {name}: {wall[name]:.1f} s")

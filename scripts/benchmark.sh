@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-missing=""
-for tool in espeak-ng ffmpeg; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
-if [ -n "$missing" ]; then
-  echo "==> installing$missing (apt-get, needed to render the labelled shows)"
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -q $missing >/dev/null
-  else sudo apt-get install -y -q $missing >/dev/null; fi
-fi
+scripts/need.sh "the benchmarks (rendering the labelled shows)" espeak-ng ffmpeg
 source scripts/env.sh
 case "${1:-quality}" in
   quality) python benchmarks/quality.py "${@:2}" ;;  # e.g. --script FILE, --json FILE

@@ -3,15 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-missing=""
 # chromium: tests/test_page_screenshot.py renders the page; ffmpeg: tests/test_transcriber.py
 # makes its long audio
-for tool in chromium ffmpeg; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
-if [ -n "$missing" ]; then
-  echo "==> installing$missing (apt-get, the tests need them)"
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -q $missing >/dev/null
-  else sudo apt-get install -y -q $missing >/dev/null; fi
-fi
+scripts/need.sh "the tests" chromium ffmpeg
 source scripts/env.sh
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "==> starting PostgreSQL"

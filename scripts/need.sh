@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the Debian packages named (apt-get) that are not on PATH yet; the first argument says
+# what needs them. Usage: scripts/need.sh "the tests" chromium ffmpeg
+set -euo pipefail
+why=$1
+shift
+missing=""
+for tool in "$@"; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  echo "==> installing$missing (apt-get, needed by $why)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q $missing >/dev/null
+  else sudo apt-get install -y -q $missing >/dev/null; fi
+fi
