@@ -7,7 +7,10 @@ the real `marts` asset runs dbt over them (DuckDB, and PostgreSQL where marked).
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -238,6 +241,43 @@ def test_each_day_builds_its_own_rows_and_nothing_else(duck, run_day):
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) > 30 and all(e.passed for e in evaluations)
     assert {e.partition for e in evaluations} == {TUE.isoformat()}
+
+
+@pytest.fixture
+def proxy(monkeypatch) -> Iterator[list[str]]:
+    """A proxy on 127.0.0.1 for every HTTP(S) request of this process and its children: it
+    answers none of them and records the first line of each ("CONNECT pypi.org:443 ...")."""
+    server = socket.create_server(("127.0.0.1", 0))
+    asked: list[str] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                con, _ = server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with con:
+                con.settimeout(5)
+                asked.append(con.recv(4096).decode(errors="replace").split("\r\n")[0])
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    yield asked
+    server.close()
+
+
+def test_a_day_s_dbt_build_asks_nothing_of_the_network(duck, run_day, proxy):
+    # Nothing may try the network at run time. dagster-dbt learns dbt's version by running
+    # `dbt --version`, which asks PyPI for the latest release: not from this project's steps.
+    wh, marts = duck
+    seed_days(wh, [MON])
+    assert run_day(marts, MON).success
+    assert mart_rows(wh, "show_days", MON)
+    assert proxy == []
 
 
 def test_dbt_tests_fail_on_a_bad_day_and_only_on_it(duck, run_day):

@@ -9,7 +9,6 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
-    DbtCliResource,
     DbtProject,
     dbt_assets,
 )
@@ -20,7 +19,7 @@ from dagster_project.lib.store import write_atomic
 from dagster_project.resources.marts import (
     DBT_DIR,
     DbtMarts,
-    dbt_executable,
+    dbt_cli,
     project_files,
     project_files_key,
     source_tables,
@@ -144,9 +143,7 @@ def build_marts() -> dg.AssetsDefinition:
     project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
     if _manifest_is_stale(project):
         # dagster-dbt's own preparer looks for `dbt` on PATH only; parse with ours.
-        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
-            ["parse", "--quiet"], target_path=project.target_path
-        ).wait()
+        dbt_cli().cli(["parse", "--quiet"], target_path=project.target_path).wait()
 
     @dbt_assets(
         manifest=project.manifest_path,

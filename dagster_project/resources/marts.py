@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -14,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import dagster as dg
 import yaml
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from dagster_project.lib import tuning
 from dagster_project.lib.content_key import content_key
@@ -56,6 +58,37 @@ def dbt_executable() -> str:
     if found is None:
         raise FileNotFoundError(f"no dbt executable beside {sys.executable} or on PATH")
     return found
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's dbt CLI resource without two things it does at every call that the marts
+    do not need.
+
+    - dbt's version: dagster-dbt runs `dbt --version`, which asks PyPI for the latest release
+      (a network request at run time, about 2 s). The dbt beside this interpreter is the
+      dbt-core installed with it, whose version is known here; any other dbt is still asked.
+    - a dbt adapter opened in this process (about 3 s): dagster-dbt uses it only to fetch
+      column metadata and row counts, which the marts do not ask for (they count their rows
+      once dbt has let go of the warehouse).
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            from dbt.version import __version__
+
+            return version.parse(__version__)
+        return DbtCliResource._cli_version.func(self)  # pyright: ignore[reportAttributeAccessIssue]
+
+    def _initialize_dbt_core_adapter(self, args: Any) -> Any:
+        return None
+
+
+def dbt_cli() -> DbtCli:
+    """The dbt project's CLI, run by the dbt beside this interpreter."""
+    return DbtCli(
+        project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
+    )
 
 
 class DbtMarts(dg.ConfigurableResource):
@@ -137,6 +170,4 @@ class DbtMarts(dg.ConfigurableResource):
         return {"success": invocation.is_successful(), **results}
 
     def _cli(self) -> DbtCliResource:
-        return DbtCliResource(
-            project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable()
-        )
+        return dbt_cli()
