@@ -216,3 +216,38 @@ def database():
     yield name
     admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.close()
+
+
+class RecordingProxy:
+    """An HTTP proxy on 127.0.0.1 that forwards nothing: it records the first line of each
+    request it is asked to carry ("CONNECT pypi.org:443 HTTP/1.0") and closes it."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self.asked: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                con, _ = self._server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with con:
+                con.settimeout(5)
+                try:
+                    self.asked.append(con.recv(4096).decode(errors="replace").split("\r\n")[0])
+                except OSError:
+                    self.asked.append("(a connection that sent nothing)")
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.fixture
+def recording_proxy():
+    """Point a test's HTTP_PROXY/HTTPS_PROXY here: what reaches `asked` tried the network."""
+    proxy = RecordingProxy()
+    yield proxy
+    proxy.close()

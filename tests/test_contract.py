@@ -2,7 +2,8 @@
 
 A fresh copy of the project (no dbt manifest, no data, no Dagster instance yet), the system PATH
 only, the PostgreSQL warehouse and an SMTP server that wants a login: the whole demo day must
-run, Whisper's times must land in PostgreSQL, and no secret may be written anywhere.
+run, Whisper's times must land in PostgreSQL, no secret may be written anywhere, and nothing may
+ask for a host beyond this machine.
 """
 
 import json
@@ -76,7 +77,9 @@ def smtp_with_login():
     controller.stop()
 
 
-def test_the_contract_command_from_cron_on_postgres(tmp_path, database, smtp_with_login):
+def test_the_contract_command_from_cron_on_postgres(
+    tmp_path, database, smtp_with_login, recording_proxy
+):
     import psycopg2
 
     port, received, logins = smtp_with_login
@@ -95,6 +98,13 @@ def test_the_contract_command_from_cron_on_postgres(tmp_path, database, smtp_wit
         "PODCAST_INSIGHTS_SMTP_TO": "reader@example.org",
         "PODCAST_INSIGHTS_SMTP_USER": "insights",
         "PODCAST_INSIGHTS_SMTP_PASSWORD": SMTP_SECRET,
+        # Nothing may try the network at run time: any HTTP(S) request for a host beyond this
+        # machine goes to a proxy that records it and carries nothing.
+        **{
+            name: recording_proxy.url
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+        },
+        "NO_PROXY": "127.0.0.1,localhost",
     }
     dagster = Path(sys.executable).parent / "dagster"  # .venv/bin/dagster, not activated
     force = {"ops": {"digest_delivery": {"config": {"force": True}}}}
@@ -128,6 +138,7 @@ def test_the_contract_command_from_cron_on_postgres(tmp_path, database, smtp_wit
     assert cur.fetchone()[0] == len(digest["insights"])
     con.close()
     assert logins == [True] and len(received) == 1  # the password reached the server, once
+    assert recording_proxy.asked == []  # no request for anywhere else
 
     # The secrets were used, but are stored nowhere: instance, data, dbt files, the run's log.
     assert DB_SECRET not in log and SMTP_SECRET not in log

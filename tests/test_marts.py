@@ -7,10 +7,7 @@ the real `marts` asset runs dbt over them (DuckDB, and PostgreSQL where marked).
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -244,30 +241,13 @@ def test_each_day_builds_its_own_rows_and_nothing_else(duck, run_day):
 
 
 @pytest.fixture
-def proxy(monkeypatch) -> Iterator[list[str]]:
-    """A proxy on 127.0.0.1 for every HTTP(S) request of this process and its children: it
-    answers none of them and records the first line of each ("CONNECT pypi.org:443 ...")."""
-    server = socket.create_server(("127.0.0.1", 0))
-    asked: list[str] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                con, _ = server.accept()
-            except OSError:  # closed: the test is over
-                return
-            with con:
-                con.settimeout(5)
-                asked.append(con.recv(4096).decode(errors="replace").split("\r\n")[0])
-
-    threading.Thread(target=serve, daemon=True).start()
-    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+def proxy(recording_proxy, monkeypatch) -> list[str]:
+    """Every HTTP(S) request of this process and its children goes to the recording proxy."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(name, url)
+        monkeypatch.setenv(name, recording_proxy.url)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    yield asked
-    server.close()
+    return recording_proxy.asked
 
 
 def test_a_day_s_dbt_build_asks_nothing_of_the_network(duck, run_day, proxy):

