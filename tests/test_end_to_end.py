@@ -28,7 +28,7 @@ def theme_of(citation: dict, manifest: dict) -> str | None:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    from tests.conftest import Server, demo_feeds
+    from tests.conftest import RecordingProxy, Server, demo_feeds
 
     tmp = tmp_path_factory.mktemp("e2e")
     server = Server(DEMO_SHOWS)
@@ -37,6 +37,11 @@ def demo_run(tmp_path_factory):
     mp.setenv("PODCAST_INSIGHTS_FEEDS", str(feeds))
     mp.setenv("PODCAST_INSIGHTS_HOME", str(tmp / "data"))
     mp.delenv("PODCAST_INSIGHTS_WAREHOUSE_URL", raising=False)
+    proxy = RecordingProxy()  # HTTP(S) for any host but this machine's goes there, and stops
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        mp.setenv(name, proxy.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        mp.setenv(name, "127.0.0.1,localhost")
     from dagster_project.definitions import defs
 
     definitions = defs()
@@ -57,9 +62,11 @@ def demo_run(tmp_path_factory):
         "manifest": manifest,
         "server": server,
         "feeds": str(feeds),
+        "proxy": proxy,
     }
     mp.undo()
     server.close()
+    proxy.close()
 
 
 def digest(run) -> dict:
@@ -73,6 +80,11 @@ def test_the_run_succeeds_with_checks_passing(demo_run):
         assert evaluations and all(e.passed for e in evaluations), [
             (e.check_name, e.metadata) for e in evaluations if not e.passed
         ]
+
+
+def test_the_day_and_its_rerun_ask_nothing_of_the_network(demo_run):
+    # Feeds and audio come from the test's server on 127.0.0.1; models ship in packages.
+    assert demo_run["proxy"].asked == []
 
 
 def test_only_the_days_episodes(demo_run):
