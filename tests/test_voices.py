@@ -297,3 +297,34 @@ def test_numpy_s_blas_keeps_to_one_thread_while_the_encoder_runs(monkeypatch):
     assert all(v is not None for v in found)
     assert seen == [{1}, {1}]
     assert blas_threads() == before
+
+
+def test_alike_voices_with_short_lines_are_not_merged_and_the_host_s_name_stays_his():
+    # Two alike voices (their long lines 0.86 apart, above the join threshold), and short
+    # lines whose embeddings lean to a shared direction of their own (too little audio):
+    # clustered all together, the short lines made a voice and the two people one voice, and
+    # the host's name, from the voice that opens and closes, fell on the guest's lines.
+    rng = np.random.default_rng(4)
+    host, guest, short = np.zeros(64), np.zeros(64), np.zeros(64)
+    host[0], guest[0], guest[1], short[2] = 1.0, 0.86, 0.51, 1.0
+    script = ["host", "host-short", "guest", "guest", "host-short", "guest", "guest-short",
+              "host", "host-short", "host"]  # fmt: skip
+
+    def line(who: str) -> np.ndarray:
+        voice = host if who.startswith("host") else guest
+        if who.endswith("short"):
+            return _around(0.6 * voice + 0.8 * short, 1, 0.03, rng)[0]
+        return _around(voice, 1, 0.01, rng)[0]
+
+    vectors = np.stack([line(who) for who in script])
+    reliable = [not who.endswith("short") for who in script]
+    labels = cluster(vectors, same=0.8, reliable=reliable, at_least=2)
+    sure = confident(vectors, labels, margin=0.05, reliable=reliable)
+    voiced = [Voiced(f"line {i}", voice_label(v)) for i, v in enumerate(labels)]
+    names = name_voices(voiced, [HOST, GUEST])
+    named = [names.get(voice_label(v)) if ok else None for v, ok in zip(labels, sure, strict=True)]
+    guest_lines = [i for i, who in enumerate(script) if who.startswith("guest")]
+    assert all(named[i] != HOST["name"] for i in guest_lines)
+    assert len({labels[i] for i, who in enumerate(script) if who == "guest"}) == 1
+    assert labels[2] != labels[0]  # the guest's long lines are a voice apart from the host's
+    assert HOST["name"] in named  # and the host is still named, where sure

@@ -23,7 +23,7 @@ from dagster_project.lib import voices as lib
 from dagster_project.lib.claims import episode_people
 from dagster_project.lib.content_key import source_version
 from dagster_project.lib.store import write_atomic
-from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_SAME_SIMILARITY
+from dagster_project.lib.tuning import VOICE_MARGIN, VOICE_RELIABLE_S, VOICE_SAME_SIMILARITY
 from dagster_project.resources.models import Nlp
 from dagster_project.resources.storage import DataHome
 from dagster_project.resources.voices import SpeakerEncoder
@@ -103,13 +103,19 @@ def voices(
             continue
         usable = [i for i, v in enumerate(found) if v is not None]
         vectors = np.stack([v for v in found if v is not None]) if usable else np.zeros((0, 256))
-        labels = lib.cluster(vectors, VOICE_SAME_SIMILARITY)
-        sure = lib.confident(vectors, labels, VOICE_MARGIN)
+        people = episode_persons(nlp, ep)
+        reliable = [segs[i]["end_s"] - segs[i]["start_s"] >= VOICE_RELIABLE_S for i in usable]
+        labels = lib.cluster(
+            vectors,
+            VOICE_SAME_SIMILARITY,
+            reliable=reliable,
+            at_least=len({p["name"] for p in people}),
+        )
+        sure = lib.confident(vectors, labels, VOICE_MARGIN, reliable=reliable)
         voice_of: dict[int, str] = {i: lib.voice_label(labels[n]) for n, i in enumerate(usable)}
         sure_of = {i: sure[n] for n, i in enumerate(usable)}
         names = lib.name_voices(
-            [lib.Voiced(s["text"], voice_of.get(i)) for i, s in enumerate(segs)],
-            episode_persons(nlp, ep),
+            [lib.Voiced(s["text"], voice_of.get(i)) for i, s in enumerate(segs)], people
         )
         counts["episodes"] += 1
         counts["voices"] += len(set(labels))

@@ -119,6 +119,11 @@ VOICE_MARGIN = 0.05
 VOICE_MIN_SHARE = 0.15
 # Segments shorter than this carry too little voice to embed; they stay without a voice.
 VOICE_MIN_SEGMENT_S = 1.0
+# Segments at least this long make the voices (two of the encoder's 1.6-s windows, 0.77 s
+# apart); shorter ones only join the voice they are closest to. Higher: fewer segments decide
+# the voices (an episode of short turns may have none, and then all decide); lower: noisy short
+# lines form voices of their own while two real voices merge.
+VOICE_RELIABLE_S = 2.4
 # A segment's voice is the mean of at most this many 1.6-s windows' embeddings, spread evenly
 # over it (the encoder's default takes one every 0.77 s: 38 for a 30-s segment). The encoder's
 # cost is linear in them. Fewer: faster, a noisier voice on long segments; more: the reverse.

@@ -2,7 +2,9 @@
 
 Diarization here is clustering of per-segment speaker embeddings (unit vectors, compared by
 cosine). It errs towards splitting: two voices merged would carry one name onto the other's
-words, while one voice split in two only leaves some of its lines unnamed. A voice is named only
+words, while one voice split in two only leaves some of its lines unnamed. So the long segments
+make the voices (a short one's embedding is noisy; it joins the voice it is closest to), and
+they are never merged into fewer voices than the people the feed lists. A voice is named only
 on evidence, and a segment only when it sits clearly inside its voice:
 
 - a self-introduction ("I'm Priya Shah", "my name is ...") naming a person the
@@ -32,17 +34,29 @@ def voice_label(index: int) -> str:
     return f"speaker_{index + 1}"
 
 
-def cluster(embeddings: np.ndarray, same: float = VOICE_SAME_SIMILARITY) -> list[int]:
-    """Average-linkage clusters of unit embeddings, joined while their mean cosine is >= `same`.
+def cluster(
+    embeddings: np.ndarray,
+    same: float = VOICE_SAME_SIMILARITY,
+    *,
+    reliable: Sequence[bool] | None = None,
+    at_least: int = 1,
+) -> list[int]:
+    """Voices of unit embeddings: average-linkage clusters joined while their mean cosine is
+    >= `same`, and never into fewer than `at_least` (the people the feed lists: merging two
+    people is the error that carries a name onto the other's words; splitting one is not).
 
-    Labels are numbered in order of first appearance (the opening voice is 0).
+    Only the `reliable` embeddings (long segments) make the voices: a short segment's
+    embedding is noisy, and short lines clustered with the rest make voices of their own
+    while two real voices merge. Each other segment takes the voice it is closest to on
+    average. Labels are numbered in order of first appearance (the opening voice is 0).
     """
     n = len(embeddings)
     if n == 0:
         return []
+    anchors = [i for i in range(n) if reliable is None or reliable[i]] or list(range(n))
     sims = embeddings @ embeddings.T
-    groups: list[list[int]] = [[i] for i in range(n)]
-    while len(groups) > 1:
+    groups: list[list[int]] = [[i] for i in anchors]
+    while len(groups) > max(1, at_least):
         best, pair = -2.0, (0, 0)
         for a in range(len(groups)):
             for b in range(a + 1, len(groups)):
@@ -53,30 +67,41 @@ def cluster(embeddings: np.ndarray, same: float = VOICE_SAME_SIMILARITY) -> list
             break
         a, b = pair
         groups[a] += groups.pop(b)
-    order = sorted(groups, key=min)
+    members = [list(g) for g in groups]
+    for i in sorted(set(range(n)) - set(anchors)):
+        closest = max(range(len(groups)), key=lambda g: float(sims[i, groups[g]].mean()))
+        members[closest].append(i)
     labels = [0] * n
-    for label, members in enumerate(order):
-        for i in members:
+    for label, group in enumerate(sorted(members, key=min)):
+        for i in group:
             labels[i] = label
     return labels
 
 
 def confident(
-    embeddings: np.ndarray, labels: Sequence[int], margin: float = VOICE_MARGIN
+    embeddings: np.ndarray,
+    labels: Sequence[int],
+    margin: float = VOICE_MARGIN,
+    *,
+    reliable: Sequence[bool] | None = None,
 ) -> list[bool]:
     """True for a segment closer to its own voice (without itself) than to any other voice by
-    `margin`, and as close to it as two lines of one voice are (`VOICE_SAME_SIMILARITY`)."""
+    `margin`, and as close to it as two lines of one voice are (`VOICE_SAME_SIMILARITY`).
+    A voice here is its `reliable` segments (all, when none are)."""
     voice_ids = np.asarray(labels)
+    solid = np.asarray([True] * len(voice_ids) if reliable is None else reliable, dtype=bool)
+    if not solid.any():
+        solid[:] = True
     out = []
     for i, own in enumerate(voice_ids):
-        mates = np.flatnonzero((voice_ids == own) & (np.arange(len(voice_ids)) != i))
+        mates = np.flatnonzero((voice_ids == own) & solid & (np.arange(len(voice_ids)) != i))
         if len(mates) == 0:
-            out.append(False)  # a voice voice_ids one segment is not a voice yet
+            out.append(False)  # a voice of one segment is not a voice yet
             continue
         to_own = float((embeddings[mates] @ embeddings[i]).mean())
         others = [
-            float((embeddings[voice_ids == other] @ embeddings[i]).mean())
-            for other in set(voice_ids.tolist()) - {int(own)}
+            float((embeddings[(voice_ids == other) & solid] @ embeddings[i]).mean())
+            for other in set(voice_ids[solid].tolist()) - {int(own)}
         ]
         out.append(to_own >= VOICE_SAME_SIMILARITY and all(to_own - o >= margin for o in others))
     return out
