@@ -328,3 +328,23 @@ def test_alike_voices_with_short_lines_are_not_merged_and_the_host_s_name_stays_
     assert len({labels[i] for i, who in enumerate(script) if who == "guest"}) == 1
     assert labels[2] != labels[0]  # the guest's long lines are a voice apart from the host's
     assert HOST["name"] in named  # and the host is still named, where sure
+
+
+def test_an_introduction_in_a_segment_unsure_of_its_voice_names_nobody():
+    # Whisper may hand back one long segment holding the host's welcome ("I'm Nadia Flores")
+    # and the guest's first answer; its voice is then whichever of the two it leans to.
+    people = [{"name": "Nadia Flores"}, {"name": "Priya Shah"}]
+    segments = [
+        Voiced(
+            "Welcome, I'm Nadia Flores. Thanks for having me, it is good to be here.",
+            "speaker_2",
+            sure=False,
+        ),
+        Voiced("Prices rose again this month.", "speaker_2"),
+        Voiced("Why is that?", "speaker_1"),
+        Voiced("Shipping costs doubled.", "speaker_2"),
+        Voiced("And wages?", "speaker_1"),
+    ]
+    assert name_voices(segments, people, host_opens_and_closes=False) == {}
+    sure = [Voiced(s.text, s.voice) for s in segments]  # the same words, sure of their voice
+    assert name_voices(sure, people, host_opens_and_closes=False) == {"speaker_2": "Nadia Flores"}

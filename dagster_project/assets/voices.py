@@ -115,7 +115,11 @@ def voices(
         voice_of: dict[int, str] = {i: lib.voice_label(labels[n]) for n, i in enumerate(usable)}
         sure_of = {i: sure[n] for n, i in enumerate(usable)}
         names = lib.name_voices(
-            [lib.Voiced(s["text"], voice_of.get(i)) for i, s in enumerate(segs)], people
+            [
+                lib.Voiced(s["text"], voice_of.get(i), sure_of.get(i, False))
+                for i, s in enumerate(segs)
+            ],
+            people,
         )
         counts["episodes"] += 1
         counts["voices"] += len(set(labels))

@@ -8,7 +8,7 @@ they are never merged into fewer voices than the people the feed lists. A voice 
 on evidence, and a segment only when it sits clearly inside its voice:
 
 - a self-introduction ("I'm Priya Shah", "my name is ...") naming a person the
-  feed lists (`podcast:person`, or the host the feed names);
+  feed lists (`podcast:person`, or the host the feed names), in a segment sure of its voice;
 - the one host the feed names, for the voice that both opens and closes the episode.
 
 Two names for one voice, or one name for two voices, is no evidence at all: nobody is named.
@@ -109,10 +109,13 @@ def confident(
 
 @dataclass(frozen=True)
 class Voiced:
-    """One transcript segment with its voice (None: too short or unclear to tell)."""
+    """One transcript segment with its voice (None: too short or unclear to tell), and whether
+    it sits clearly inside that voice (`confident`): only such a segment's words are evidence of
+    whose voice it is (a long segment may hold two people's turns)."""
 
     text: str
     voice: str | None
+    sure: bool = True
 
 
 def _introduced(text: str, people: Sequence[str]) -> set[str]:
@@ -156,7 +159,7 @@ def name_voices(
         return {}
     claims: dict[str, set[str]] = {}
     for seg in segments:
-        if seg.voice is not None:
+        if seg.voice is not None and seg.sure:
             for name in _introduced(seg.text, names):
                 claims.setdefault(seg.voice, set()).add(name)
     hosts = [p["name"] for p in people if (p.get("role") or "").lower() == "host" and p.get("name")]
