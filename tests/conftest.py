@@ -241,6 +241,12 @@ class RecordingProxy:
                 except OSError:
                     self.asked.append("(a connection that sent nothing)")
 
+    def environ(self, no_proxy: str = "") -> dict[str, str]:
+        """The variables that send a process's (and its children's) HTTP(S) requests here,
+        but for the hosts in `no_proxy` (e.g. "127.0.0.1,localhost": the test's own servers)."""
+        names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+        return {**dict.fromkeys(names, self.url), "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+
     def close(self) -> None:
         self._server.close()
 

@@ -100,11 +100,7 @@ def test_the_contract_command_from_cron_on_postgres(
         "PODCAST_INSIGHTS_SMTP_PASSWORD": SMTP_SECRET,
         # Nothing may try the network at run time: any HTTP(S) request for a host beyond this
         # machine goes to a proxy that records it and carries nothing.
-        **{
-            name: recording_proxy.url
-            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
-        },
-        "NO_PROXY": "127.0.0.1,localhost",
+        **recording_proxy.environ(no_proxy="127.0.0.1,localhost"),
     }
     dagster = Path(sys.executable).parent / "dagster"  # .venv/bin/dagster, not activated
     force = {"ops": {"digest_delivery": {"config": {"force": True}}}}

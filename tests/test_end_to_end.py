@@ -38,10 +38,8 @@ def demo_run(tmp_path_factory):
     mp.setenv("PODCAST_INSIGHTS_HOME", str(tmp / "data"))
     mp.delenv("PODCAST_INSIGHTS_WAREHOUSE_URL", raising=False)
     proxy = RecordingProxy()  # HTTP(S) for any host but this machine's goes there, and stops
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        mp.setenv(name, proxy.url)
-    for name in ("NO_PROXY", "no_proxy"):
-        mp.setenv(name, "127.0.0.1,localhost")
+    for name, value in proxy.environ(no_proxy="127.0.0.1,localhost").items():
+        mp.setenv(name, value)
     from dagster_project.definitions import defs
 
     definitions = defs()

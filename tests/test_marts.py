@@ -243,10 +243,8 @@ def test_each_day_builds_its_own_rows_and_nothing_else(duck, run_day):
 @pytest.fixture
 def proxy(recording_proxy, monkeypatch) -> list[str]:
     """Every HTTP(S) request of this process and its children goes to the recording proxy."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(name, recording_proxy.url)
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    for name, value in recording_proxy.environ().items():
+        monkeypatch.setenv(name, value)
     return recording_proxy.asked
 
 
