@@ -53,12 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.rounds):
                 order = list(wall) if i % 2 == 0 else list(reversed(wall))
                 for name in order:
-                    marts_cli = dbt_cli()
-                    cli = (
-                        marts_cli
-                        if name.startswith("marts")
-                        else DbtCliResource(**marts_cli.model_dump())
-                    )
+                    # A new resource each call, as each step makes one (dagster-dbt keeps
+                    # dbt's version on the resource once it has asked).
+                    cli = dbt_cli()
+                    if not name.startswith("marts"):
+                        cli = DbtCliResource(**cli.model_dump())
                     started = time.perf_counter()
                     with contextlib.redirect_stdout(io.StringIO()):  # dbt's log lines
                         invocation = cli.cli(build, target_path=Path(tmp) / "target").wait()

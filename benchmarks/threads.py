@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = usable_cores()
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--processes", type=int, default=cores or 1)
+    parser.add_argument("--processes", type=int, default=cores)
     parser.add_argument("--json", type=Path, default=REPO / "data/benchmarks/threads-report.json")
     args = parser.parse_args(argv)
     manifest = json.loads((SHOWS / "manifest.json").read_text())

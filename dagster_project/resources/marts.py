@@ -156,7 +156,7 @@ class DbtMarts(dg.ConfigurableResource):
             args.append("--full-refresh")
         context.log.info(f"dbt {' '.join(args)}")
         with self._environment():
-            yield from self._cli().cli(args, context=context).stream()
+            yield from dbt_cli().cli(args, context=context).stream()
 
     def run(self, args: list[str]) -> dict[str, Any]:
         """Any dbt command outside a Dagster run (source freshness, a whole rebuild by hand).
@@ -164,10 +164,7 @@ class DbtMarts(dg.ConfigurableResource):
         Returns dbt's run results (run_results.json, or sources.json for `source freshness`).
         """
         with self._environment():
-            invocation = self._cli().cli(args, raise_on_error=False).wait()
+            invocation = dbt_cli().cli(args, raise_on_error=False).wait()
         artifact = "sources.json" if args[:2] == ["source", "freshness"] else "run_results.json"
         results = invocation.get_artifact(artifact)
         return {"success": invocation.is_successful(), **results}
-
-    def _cli(self) -> DbtCliResource:
-        return dbt_cli()
