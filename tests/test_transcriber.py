@@ -18,7 +18,15 @@ import numpy as np
 import pytest
 
 from dagster_project.lib.audio import AudioTooLong, decode_windows, pause_cut
-from dagster_project.lib.decoding import inside, layout, placed, sentences, text_of, uncovered
+from dagster_project.lib.decoding import (
+    feed_prompt,
+    inside,
+    layout,
+    placed,
+    sentences,
+    text_of,
+    uncovered,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = REPO / "demo" / "shows" / "audio" / "signal-and-noise" / "sn-101.mp3"  # 119.6 s
@@ -180,6 +188,31 @@ def test_batched_decoding_loses_no_speech_against_the_sequential_loop():
     assert [w[0] for w in words] == sorted(w[0] for w in words)
     # No stretch of the speech without words: the gaps are the pauses between lines (0.6 s).
     assert max(b[0] - a[1] for a, b in itertools.pairwise(words)) < 3.0
+
+
+def test_the_prompt_is_the_feed_s_plain_text_cut_to_its_words():
+    parts = ["Market Open", None, "<p>Drugs &amp; <b>Novo Nordisk</b>:</p>", "  one two  three  "]
+    assert feed_prompt(parts, 20) == "Market Open. Drugs & Novo Nordisk: one two three."
+    assert feed_prompt(parts, 4) == "Market Open. Drugs &"
+    assert feed_prompt([None, "", "<br/>"], 20) == ""
+
+
+@pytest.mark.slow
+def test_a_prompt_with_the_show_s_names_makes_whisper_write_them_as_the_feed_does():
+    """mo-402 says 'Novo Nordisk'; tiny.en alone may hear another word. Prompted with the
+    feed's words it writes the name; prompted with words the episode never says, it writes none
+    of them and as many words as without a prompt (the prompt is not read out)."""
+    from dagster_project.resources.models import Transcriber
+
+    def heard(audio: Path, prompt: str) -> str:
+        return " ".join(s.text for s in Transcriber().transcribe(str(audio), prompt=prompt)[0])
+
+    drugs = REPO / "demo" / "shows" / "audio" / "market-open" / "mo-402.mp3"
+    assert "Nordisk" in heard(drugs, "Market Open. Obesity drugs: Novo Nordisk and Eli Lilly.")
+    plain = heard(SHORT, "")
+    unrelated = heard(SHORT, "Zanzibar Quokka Festival. Ferdinand Oyelaran on marmalade.")
+    assert not {"Zanzibar", "Quokka", "Oyelaran", "marmalade"} & set(unrelated.split())
+    assert len(unrelated.split()) == pytest.approx(len(plain.split()), rel=0.15)
 
 
 @pytest.mark.slow

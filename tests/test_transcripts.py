@@ -34,8 +34,19 @@ class Day:
         self.episodes: list[dict] = []
         self.audio: list[dict] = []
 
-    def episode(self, guid: str, speech: str | None, seconds: float = 20.0, transcript=None):
-        """An episode; `speech` is its stored audio's "sound" (None: no audio stored)."""
+    def episode(
+        self,
+        guid: str,
+        speech: str | None,
+        seconds: float = 20.0,
+        transcript=None,
+        description: str = "",
+        title: str | None = None,
+        feed: str = "good",
+        audio_of: str | None = None,
+    ):
+        """An episode; `speech` is its stored audio's "sound" (None: no audio stored), the same
+        file as episode `audio_of`'s when given."""
         url = f"http://127.0.0.1/{guid}.mp3"
         transcript_url = None
         if transcript is not None:
@@ -44,21 +55,26 @@ class Day:
                 path.write_text(transcript)
             transcript_url = path.as_uri()
         self.episodes.append(
-            {"feed": "good", "guid": guid, "title": guid, "audio_url": url,
+            {"feed": feed, "guid": guid, "title": title or guid, "audio_url": url,
              "duration_s": seconds, "transcript_url": transcript_url,
-             "transcript_type": "text/vtt" if transcript_url else None, "feed_title": "Good"}
+             "transcript_type": "text/vtt" if transcript_url else None,
+             "feed_title": feed.title(), "description": description}
         )  # fmt: skip
         if speech is not None:
-            sha = self.sha(guid)
+            sha = self.sha(audio_of or guid)
             self.data_home.path("audio", sha[:2], f"{sha}.mp3").write_text(speech)
             self.audio.append(
-                {"feed": "good", "episode_guid": guid, "audio_url": url, "audio_sha256": sha,
+                {"feed": feed, "episode_guid": guid, "audio_url": url, "audio_sha256": sha,
                  "audio_bytes": len(speech), "duration_s": seconds}
             )  # fmt: skip
 
     @staticmethod
     def sha(guid: str) -> str:
         return hashlib.sha256(guid.encode()).hexdigest()
+
+    def cache(self, guid: str) -> list:
+        """The stored transcripts of the episode's audio file."""
+        return sorted(self.data_home.path("transcripts").glob(f"{self.sha(guid)}.fake.*json"))
 
     def run(self) -> dg.MaterializeResult:
         day = date.fromisoformat(DAY)
@@ -102,7 +118,7 @@ def test_new_audio_is_transcribed_and_cached(world):
     }
     assert (meta["transcribed"].value, meta["cached"].value) == (1, 0)
     assert meta["speed_x_realtime"].value > 0
-    cache = world.data_home.path("transcripts", f"{world.sha('new')}.fake.json")
+    (cache,) = world.cache("new")
     assert [s["text"] for s in json.loads(cache.read_text())] == ["Rates rose.", "Stocks fell."]
     (row,) = [
         r
@@ -146,6 +162,45 @@ def test_the_cache_answers_a_rerun_without_the_model(world):
     assert world.segments() == {"new": [("Rates rose.", None, "whisper")]}
 
 
+def test_whisper_is_prompted_with_the_feed_s_words_about_the_episode(world):
+    world.episode("strike", "Trains stopped.", description="<p>A rail strike in <b>Germany</b></p>")
+    world.run()
+    assert world.transcriber.prompted == [
+        (f"{world.sha('strike')}.mp3", "Good. strike. A rail strike in Germany.")
+    ]
+
+
+def test_a_new_description_transcribes_again_and_keeps_the_earlier_transcript(world):
+    world.episode("strike", "Trains stopped.", description="A rail strike.")
+    world.run()
+    world.episodes[0]["description"] = "A rail strike in Germany, and the Rhine."
+    meta = world.run()
+    assert [p for _, p in world.transcriber.prompted] == [
+        "Good. strike. A rail strike.",
+        "Good. strike. A rail strike in Germany, and the Rhine.",
+    ]
+    assert (meta["transcribed"].value, meta["cached"].value) == (1, 0)
+    assert len(world.cache("strike")) == 2
+
+
+def test_one_file_is_transcribed_once_per_thing_said_of_it(world):
+    # A feed that lists one episode twice (two guids, the same title and text): one call.
+    world.episode("a", "Trains stopped.", title="Strike", description="Trains.")
+    world.episode("a-again", "Trains stopped.", audio_of="a", title="Strike", description="Trains.")
+    # Another feed that carries the same file: its own words, its own prompt and step.
+    world.episode("b", "Trains stopped.", audio_of="a", title="Strike", feed="other")
+    world.run()
+    assert sorted(p for _, p in world.transcriber.prompted) == [
+        "Good. Strike. Trains.",
+        "Other. Strike.",
+    ]
+    steps = [e.step_key for e in world.result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    transcribed = sorted(k for k in steps if k.startswith("transcripts.transcribe["))
+    assert len(transcribed) == 2
+    assert all(k.startswith(f"transcripts.transcribe[{world.sha('a')[:16]}") for k in transcribed)
+    assert set(world.segments()) == {"a", "a-again", "b"}
+
+
 def test_a_published_transcript_is_used_instead_of_the_model(world):
     world.episode("published", "Never heard.", transcript=VTT)
     meta = world.run()
@@ -173,7 +228,7 @@ def test_a_failed_transcription_is_a_failure_row_and_the_day_goes_on(world):
 def test_a_failed_rerun_keeps_what_an_earlier_run_stored(world):
     world.episode("flaky", "Rates rose.")
     world.run()
-    world.data_home.path("transcripts", f"{world.sha('flaky')}.fake.json").unlink()
+    world.cache("flaky")[0].unlink()
     audio = world.data_home.audio_file(world.sha("flaky"))
     audio.write_text("FAIL")
     world.run()

@@ -51,22 +51,39 @@ def _published_transcript(
     return segments
 
 
-def _cached(data_home: DataHome, transcriber: Transcriber, audio_sha256: str):
-    """Where Whisper's segments of this audio, with this model and settings, are stored."""
-    return data_home.path("transcripts", f"{audio_sha256}.{transcriber.settings_key()}.json")
+# The episode's columns whose words Whisper is prompted with.
+PROMPTED_BY = ("feed_title", "title", "description")
+
+
+def _prompt(transcriber: Transcriber, ep: dict) -> str:
+    """Whisper's prompt for the episode: the feed's own words about it."""
+    return transcriber.prompt([ep.get(k) for k in PROMPTED_BY])
+
+
+def _cached(data_home: DataHome, transcriber: Transcriber, ep: dict):
+    """Where Whisper's segments of this audio, with this model, settings and prompt, are stored.
+
+    The same file in two feeds is transcribed once when the feeds say the same of it.
+    """
+    name = f"{ep['audio_sha256']}.{transcriber.settings_key()}"
+    if prompt := _prompt(transcriber, ep):
+        name += "." + hashlib.sha256(prompt.encode()).hexdigest()[:12]
+    return data_home.path("transcripts", f"{name}.json")
 
 
 def _whisper(
     log: Any, data_home: DataHome, transcriber: Transcriber, ep: dict
 ) -> tuple[list[Segment], float | None]:
     """Whisper's segments and the seconds of audio transcribed (None: they were stored)."""
-    cache = _cached(data_home, transcriber, ep["audio_sha256"])
+    cache = _cached(data_home, transcriber, ep)
     if cache.exists():
         return [Segment.from_dict(s) for s in json.loads(cache.read_text())], None
     started = time.perf_counter()
     # episode_audio decoded the file to its end: its duration refuses an over-long one at once.
     segments, duration = transcriber.transcribe(
-        str(data_home.audio_file(ep["audio_sha256"])), duration_s=ep["duration_s"]
+        str(data_home.audio_file(ep["audio_sha256"])),
+        duration_s=ep["duration_s"],
+        prompt=_prompt(transcriber, ep),
     )
     write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
     log.info(
@@ -106,15 +123,20 @@ def plan(
 ):
     """One output per stored audio file of the day that Whisper has not transcribed yet (with
     these settings). Episodes with a published transcript are left to `write`."""
-    seen: set[str] = set()
+    planned: dict[str, str] = {}  # cache file -> step key
     for ep in episodes_with_audio(warehouse, partition_day(context)):
         sha = ep["audio_sha256"]
-        if not sha or ep["transcript_url"] or sha in seen:
+        if not sha or ep["transcript_url"]:
             continue
-        seen.add(sha)  # the same file in two feeds is transcribed once
-        if not _cached(data_home, transcriber, sha).exists():
-            episode = {k: ep[k] for k in ("feed", "guid", "audio_sha256", "duration_s")}
-            yield dg.DynamicOutput(episode, mapping_key=sha[:16])
+        cache = _cached(data_home, transcriber, ep)
+        if cache.name in planned or cache.exists():
+            continue  # the same file and prompt in two feeds is transcribed once
+        key = sha[:16]  # the audio file; its prompt too when two feeds say different things of it
+        if key in planned.values():
+            key += "_" + hashlib.sha256(cache.name.encode()).hexdigest()[:8]
+        planned[cache.name] = key
+        episode = {k: ep[k] for k in (*PROMPTED_BY, "feed", "guid", "audio_sha256", "duration_s")}
+        yield dg.DynamicOutput(episode, mapping_key=key)
 
 
 @dg.op(out=dg.Out(dict), pool=TRANSCRIPTION_POOL)

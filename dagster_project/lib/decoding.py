@@ -10,6 +10,9 @@ those stretches again sequentially.
 
 from __future__ import annotations
 
+import html
+import re
+
 Word = tuple[float, float, str]  # (start_s, end_s, text as Whisper gives it, leading space)
 
 SENTENCE_END = (".", "?", "!")
@@ -106,3 +109,18 @@ def placed(word: Word, pieces: list[tuple[float, float, float]]) -> Word:
         min(end, max(start, word[1] + shift)),
         word[2],
     )
+
+
+def feed_prompt(parts: list[str | None], max_words: int) -> str:
+    """The feed's own words about an episode (show title, episode title, description) as one
+    plain text of at most `max_words` words, to prompt Whisper with: a show's names and terms
+    ("Koblenz", "Deutsche Bahn") are heard as written when the decoder has seen them. HTML
+    (show notes) is reduced to its text; an empty text means no prompt.
+    """
+    texts = []
+    for part in parts:
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", part or "")).split())
+        text = re.sub(r" ([,.;:!?])", r"\1", text)  # "<b>Name</b>:" is "Name:"
+        if text:
+            texts.append(text if text[-1] in ".?!:;" else text + ".")
+    return " ".join(" ".join(texts).split()[:max_words])

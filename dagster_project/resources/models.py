@@ -21,6 +21,7 @@ from dagster_project.lib import tuning
 from dagster_project.lib.audio import SAMPLE_RATE, decode_windows, over_limit, pause_cut
 from dagster_project.lib.decoding import (
     Word,
+    feed_prompt,
     inside,
     layout,
     placed,
@@ -77,10 +78,13 @@ class Transcriber(dg.ConfigurableResource):
     Speech is decoded in batches (BatchedInferencePipeline, text only, word times from the
     alignment, cut into sentence segments); where the VAD heard speech that no decoded word
     covers (tiny.en sometimes ends a batched pass early), those stretches alone are decoded again
-    sequentially. Measured on the demo shows (2,224 words spoken): 2,179 words and 5 of 141 lines
-    missed, against 2,160 and 4 sequentially (batches alone: 1,899 and 21; with timestamp tokens
-    they stop early far more often); on the labelled benchmark shows 2,323 and 7 of 164 against
-    2,318 and 11.
+    sequentially. Measured on the demo shows (2,224 words spoken), before prompts: 2,179 words
+    and 5 of 141 lines missed, against 2,160 and 4 sequentially (batches alone: 1,899 and 21;
+    with timestamp tokens they stop early far more often); on the labelled benchmark shows 2,323
+    and 7 of 164 against 2,318 and 11.
+
+    Every pass over an episode is prompted with the feed's words about it (`prompt`), which
+    Whisper reads as the text before the audio: names and terms come out as the feed spells them.
     """
 
     model: str = ""  # a path or a model name; empty = the packaged tiny.en
@@ -94,6 +98,9 @@ class Transcriber(dg.ConfigurableResource):
     # Audio transcribed at once. Whisper's feature extractor takes about 1.3 MB per second of
     # it: 5 min peak at ~0.7 GB with the model (measured), a whole 2-hour file took 6.5 GB.
     window_s: float = 300.0
+    # Words of the feed's text about the episode given to Whisper as its prompt (0: none);
+    # what it trades: lib/tuning.py.
+    prompt_words: int = tuning.PROMPT_WORDS
     max_audio_s: float = 4 * 3600.0  # longer episodes are a failure row, not a day's run
     _models: ClassVar[dict[tuple, Any]] = {}  # one model per process, whatever the instances
 
@@ -112,6 +119,7 @@ class Transcriber(dg.ConfigurableResource):
             "cpu_threads": self.cpu_threads,
             "window_s": self.window_s,
             "vad": "silero",
+            "prompt_words": self.prompt_words,
         }
         if self.batch_size > 0:  # text-only batches, uncovered speech decoded again
             settings["decoding"] = "batched-text+resequenced"
@@ -145,24 +153,30 @@ class Transcriber(dg.ConfigurableResource):
     def _at(offset: float, seconds: Any) -> float:
         return round(offset + float(seconds), 3)
 
-    def _decode_options(self) -> dict[str, Any]:
-        return {"language": "en", "beam_size": self.beam_size, "temperature": 0.0}
+    def prompt(self, parts: list[str | None]) -> str:
+        """Whisper's prompt for an episode from the feed's words about it (show title, title,
+        description); empty when `prompt_words` is 0 or the feed says nothing."""
+        return feed_prompt(parts, self.prompt_words) if self.prompt_words > 0 else ""
 
-    def _sequential(self, model: Any, samples: np.ndarray) -> list[Decoded]:
+    def _decode_options(self, prompt: str) -> dict[str, Any]:
+        options = {"language": "en", "beam_size": self.beam_size, "temperature": 0.0}
+        return options | ({"initial_prompt": prompt} if prompt else {})
+
+    def _sequential(self, model: Any, samples: np.ndarray, prompt: str) -> list[Decoded]:
         """(start, end, text, words) per segment, by faster-whisper's own loop over the window."""
         segments, _ = model.transcribe(
             samples,
             word_timestamps=self.word_timestamps,
             vad_filter=True,
             condition_on_previous_text=False,
-            **self._decode_options(),
+            **self._decode_options(prompt),
         )
         return [
             (s.start, s.end, s.text.strip(), [(w.start, w.end, w.word) for w in s.words or []])
             for s in segments
         ]
 
-    def _batched(self, model: Any, batched: Any, samples: np.ndarray) -> list[Decoded]:
+    def _batched(self, model: Any, batched: Any, samples: np.ndarray, prompt: str) -> list[Decoded]:
         """(start, end, text, words) per sentence: batches, then the speech they left uncovered."""
         segments, info = batched.transcribe(
             samples,
@@ -170,7 +184,7 @@ class Transcriber(dg.ConfigurableResource):
             without_timestamps=True,  # with timestamp tokens tiny.en stops early far more often
             word_timestamps=True,
             vad_filter=True,
-            **self._decode_options(),
+            **self._decode_options(prompt),
         )
         words: list[Word] = []
         for s in segments:
@@ -184,10 +198,12 @@ class Transcriber(dg.ConfigurableResource):
         ]
         lost = uncovered(speech, [(a, b) for a, b, _ in words])
         if lost:
-            words += self._again(model, samples, lost)
+            words += self._again(model, samples, lost, prompt)
         return [(ws[0][0], ws[-1][1], text_of(ws), ws) for ws in sentences(words)]
 
-    def _again(self, model: Any, samples: np.ndarray, lost: list[tuple[float, float]]) -> list:
+    def _again(
+        self, model: Any, samples: np.ndarray, lost: list[tuple[float, float]], prompt: str
+    ) -> list:
         """The stretches laid end to end and decoded sequentially (which seeks past an early
         stop), their words timed back in the window; words outside the stretches dropped."""
         pieces = layout(lost, pad_s=0.2, gap_s=0.5, end_s=len(samples) / SAMPLE_RATE)
@@ -204,7 +220,7 @@ class Transcriber(dg.ConfigurableResource):
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=False,
-            **self._decode_options(),
+            **self._decode_options(prompt),
         )
         timed = (
             placed((float(w.start), float(w.end), w.word), pieces)
@@ -214,9 +230,11 @@ class Transcriber(dg.ConfigurableResource):
         return [w for w in timed if inside(w, lost)]
 
     def transcribe(
-        self, audio_path: str, duration_s: float | None = None
+        self, audio_path: str, duration_s: float | None = None, prompt: str = ""
     ) -> tuple[list[Segment], float]:
         """Segments with start/end seconds (and word times), and the audio's duration.
+
+        `prompt` (`Transcriber.prompt`) primes every window's decoding with the show's words.
 
         Raises AudioTooLong past `max_audio_s`: at once when the caller knows the decoded
         `duration_s`, else as soon as that much has decoded. Times are plain floats (numpy's
@@ -232,9 +250,9 @@ class Transcriber(dg.ConfigurableResource):
         )
         for start, samples in windows:
             if self.batch_size > 0:
-                segments = self._batched(model, batched, samples)
+                segments = self._batched(model, batched, samples, prompt)
             else:
-                segments = self._sequential(model, samples)
+                segments = self._sequential(model, samples, prompt)
             for first, last, text, words in segments:
                 if not text:
                     continue
