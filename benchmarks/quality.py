@@ -21,7 +21,8 @@ available (min(5, themes with at least one true claim)); duplicate and junk insi
 accuracy (a citation's seconds overlap a line of its insight's theme); claim precision (a stored
 claim is true when its seconds overlap theme lines more than filler lines) and claim recall
 (theme lines at least half covered by stored claims; how many of them the transcript has at
-all is shown beside it, to tell transcription losses from claim filtering); attribution precision
+all is shown beside it, to tell transcription losses from claim filtering); the transcripts'
+word error rate against the script (the limit every later stage works within); attribution precision
 and share (a claim's non-null speaker must be the name of the voice that spoke the line it
 overlaps most; voice labels like "speaker_1" are not names); wrong names in headlines; and
 whether a rerun and a backfill give the same digests.
@@ -186,6 +187,38 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9']+", text.lower()))
 
 
+def word_errors(reference: list[str], hypothesis: list[str]) -> int:
+    """Word-level edit distance (substitutions, insertions, deletions)."""
+    row = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, 1):
+        diagonal, row[0] = row[0], i
+        for j, hyp in enumerate(hypothesis, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ref != hyp))
+    return row[-1]
+
+
+def transcript_errors(day_eps: dict[str, dict], segments: list[dict]) -> tuple[int, int]:
+    """(word errors, words spoken) of the day's stored transcripts against the script's lines.
+
+    Words are lower-cased runs of letters, digits and apostrophes, so a number written in
+    digits where the script spells it out counts as an error: compare rates of one set only.
+    """
+    heard: dict[str, list[dict]] = defaultdict(list)
+    for seg in segments:
+        heard[seg["episode_guid"]].append(seg)
+    errors = spoken = 0
+    for guid, ep in day_eps.items():
+        reference = _tokens(" ".join(line["text"] for line in ep["lines"]))
+        said = sorted(heard[guid], key=lambda s: float(s["start_s"]))
+        errors += word_errors(reference, _tokens(" ".join(s["text"] for s in said)))
+        spoken += len(reference)
+    return errors, spoken
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace(",", ""))
+
+
 def headline_name_errors(insight: dict, episodes: dict[str, dict], people: set[str]) -> list[str]:
     """Names in a headline that are not the speaker of the cited line the headline comes from."""
     named = [p for p in people if p.lower() in insight["headline"].lower()]
@@ -265,6 +298,7 @@ def score_day(
                 said_by = line["speaker_name"] if line else "nobody"
                 wrong_speakers.append(f"{speaker!r} for {claim['text']!r} (said by {said_by})")
     themes_with_claims -= FILLER
+    errors, spoken = transcript_errors(day_eps, segments) if segments is not None else (0, 0)
     claimed = lines_covered(theme_lines, claims)
     transcribed = lines_covered(theme_lines, segments) if segments is not None else claimed
     missed_lines = [
@@ -296,6 +330,9 @@ def score_day(
         "theme_lines_claimed": sum(claimed),
         "claim_recall": sum(claimed) / len(theme_lines) if theme_lines else 1.0,
         "theme_lines_transcribed": sum(transcribed),
+        "words_spoken": spoken,
+        "word_errors": errors,
+        "word_error_rate": errors / spoken if spoken else 0.0,
         "attributed": attributed,
         "attributed_correct": correct,
         "attribution_precision": correct / attributed if attributed else 1.0,
@@ -336,6 +373,8 @@ def summarise(days: list[dict]) -> dict:
         "claim_recall": ratio("theme_lines_claimed", "theme_lines", 1.0),
         "theme_lines": sum(r["theme_lines"] for r in days),
         "theme_lines_transcribed": sum(r["theme_lines_transcribed"] for r in days),
+        "words_spoken": sum(r["words_spoken"] for r in days),
+        "word_error_rate": ratio("word_errors", "words_spoken", 0.0),
         "attributed": sum(r["attributed"] for r in days),
         "attribution_precision": ratio("attributed_correct", "attributed", 1.0),
         "attribution_share": ratio("attributed", "claims", 0.0),
@@ -445,6 +484,7 @@ ROWS: list[tuple[str, Any]] = [
         "  theme lines in the transcript",
         lambda r: f"{r['theme_lines_transcribed']}/{r['theme_lines']}",
     ),
+    ("transcript word error rate", lambda r: f"{_pct(r['word_error_rate'])} ({r['words_spoken']})"),
     ("attribution precision", lambda r: f"{_pct(r['attribution_precision'])} ({r['attributed']})"),
     ("attribution share", lambda r: _pct(r["attribution_share"])),
     ("wrong names in headlines", lambda r: str(r["headline_names_wrong"])),
@@ -463,6 +503,9 @@ SUMMARY_ROWS: dict[str, Any] = {
     "claim recall": lambda s, rep: f"{_pct(s['claim_recall'])} ({s['theme_lines']})",
     "  theme lines in the transcript": lambda s, rep: (
         f"{s['theme_lines_transcribed']}/{s['theme_lines']}"
+    ),
+    "transcript word error rate": lambda s, rep: (
+        f"{_pct(s['word_error_rate'])} ({s['words_spoken']})"
     ),
     "attribution precision": lambda s, rep: (
         f"{_pct(s['attribution_precision'])} ({s['attributed']})"

@@ -16,10 +16,11 @@ TRUNCATED_RATIO = 0.5
 # Whisper is prompted with the feed's words about the episode (show title, episode title,
 # description; lib/decoding.py feed_prompt), at most this many of them (Whisper reads at most
 # 223 prompt tokens, about 170 words, and keeps the last). The shows' names and terms are then
-# heard as written. Word error rate, without and with the prompt (tiny.en, beam 1): tuning set
-# 0.236 -> 0.209, development set 0.363 -> 0.280, neither slower (beam 5 instead of the prompt:
-# development 0.294 at 1.2x the time). Higher: more of long show
-# notes (links, sponsors) in the prompt; 0: no prompt.
+# heard as written. The stored transcripts' word error rate (scripts/benchmark.sh quality, this
+# machine), without and with the prompt: tuning set 0.236 -> 0.207, development set 0.339 ->
+# 0.260, no slower. Beam 5 with the prompt (Transcriber.beam_size) cut it further but moved
+# the digests no better (tuning citation accuracy 0.966 -> 0.934) at 1.5x the transcription
+# time. Higher: more of long show notes (links, sponsors) in the prompt; 0: no prompt.
 PROMPT_WORDS = 120
 
 # --- claims (lib/claims.py, assets/claims.py) ---------------------------------------------
