@@ -195,6 +195,8 @@ def test_the_prompt_is_the_feed_s_plain_text_cut_to_its_words():
     assert feed_prompt(parts, 20) == "Market Open. Drugs & Novo Nordisk: one two three."
     assert feed_prompt(parts, 4) == "Market Open. Drugs &"
     assert feed_prompt([None, "", "<br/>"], 20) == ""
+    notes = 'Rail strike. <a href="https://x.example/a">Read more</a> https://x.example/b www.x.org'
+    assert feed_prompt(["Freight", notes], 20) == "Freight. Rail strike. Read more."
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import re
 Word = tuple[float, float, str]  # (start_s, end_s, text as Whisper gives it, leading space)
 
 SENTENCE_END = (".", "?", "!")
+WEB_ADDRESS = re.compile(r"\(?(https?://|www\.)", re.IGNORECASE)
 
 
 def uncovered(
@@ -115,11 +116,14 @@ def feed_prompt(parts: list[str | None], max_words: int) -> str:
     """The feed's own words about an episode (show title, episode title, description) as one
     plain text of at most `max_words` words, to prompt Whisper with: a show's names and terms
     ("Koblenz", "Deutsche Bahn") are heard as written when the decoder has seen them. HTML
-    (show notes) is reduced to its text; an empty text means no prompt.
+    (show notes) is reduced to its text, and web addresses are left out: nobody says them as
+    written, and their many tokens would push the titles out of the decoder's 223-token window.
+    An empty text means no prompt.
     """
     texts = []
     for part in parts:
-        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", part or "")).split())
+        text = html.unescape(re.sub(r"<[^>]+>", " ", part or ""))
+        text = " ".join(w for w in text.split() if not WEB_ADDRESS.match(w))
         text = re.sub(r" ([,.;:!?])", r"\1", text)  # "<b>Name</b>:" is "Name:"
         if text:
             texts.append(text if text[-1] in ".?!:;" else text + ".")
