@@ -63,7 +63,8 @@ def _prompt(transcriber: Transcriber, ep: dict) -> str:
 def _cached(data_home: DataHome, transcriber: Transcriber, ep: dict):
     """Where Whisper's segments of this audio, with this model, settings and prompt, are stored.
 
-    The same file in two feeds is transcribed once when the feeds say the same of it.
+    A file is transcribed once per prompt: a feed that lists it twice with the same words, once;
+    two feeds that carry it, once each (each prompt holds its own show's title).
     """
     name = f"{ep['audio_sha256']}.{transcriber.settings_key()}"
     if prompt := _prompt(transcriber, ep):
@@ -122,7 +123,8 @@ def plan(
     warehouse: Warehouse,
 ):
     """One output per stored audio file of the day that Whisper has not transcribed yet (with
-    these settings). Episodes with a published transcript are left to `write`."""
+    these settings and the episode's prompt). Episodes with a published transcript are left to
+    `write`."""
     planned: dict[str, str] = {}  # cache file -> step key
     for ep in episodes_with_audio(warehouse, partition_day(context)):
         sha = ep["audio_sha256"]
@@ -130,7 +132,7 @@ def plan(
             continue
         cache = _cached(data_home, transcriber, ep)
         if cache.name in planned or cache.exists():
-            continue  # the same file and prompt in two feeds is transcribed once
+            continue  # a file listed twice with the same words is transcribed once
         key = sha[:16]  # the audio file; its prompt too when two feeds say different things of it
         if key in planned.values():
             key += "_" + hashlib.sha256(cache.name.encode()).hexdigest()[:8]
