@@ -60,14 +60,14 @@ def _prompt(transcriber: Transcriber, ep: dict) -> str:
     return transcriber.prompt([ep.get(k) for k in PROMPTED_BY])
 
 
-def _cached(data_home: DataHome, transcriber: Transcriber, ep: dict):
+def _cached(data_home: DataHome, transcriber: Transcriber, audio_sha256: str, prompt: str):
     """Where Whisper's segments of this audio, with this model, settings and prompt, are stored.
 
     A file is transcribed once per prompt: a feed that lists it twice with the same words, once;
     two feeds that carry it, once each (each prompt holds its own show's title).
     """
-    name = f"{ep['audio_sha256']}.{transcriber.settings_key()}"
-    if prompt := _prompt(transcriber, ep):
+    name = f"{audio_sha256}.{transcriber.settings_key()}"
+    if prompt:
         name += "." + hashlib.sha256(prompt.encode()).hexdigest()[:12]
     return data_home.path("transcripts", f"{name}.json")
 
@@ -76,7 +76,8 @@ def _whisper(
     log: Any, data_home: DataHome, transcriber: Transcriber, ep: dict
 ) -> tuple[list[Segment], float | None]:
     """Whisper's segments and the seconds of audio transcribed (None: they were stored)."""
-    cache = _cached(data_home, transcriber, ep)
+    prompt = _prompt(transcriber, ep)
+    cache = _cached(data_home, transcriber, ep["audio_sha256"], prompt)
     if cache.exists():
         return [Segment.from_dict(s) for s in json.loads(cache.read_text())], None
     started = time.perf_counter()
@@ -84,7 +85,7 @@ def _whisper(
     segments, duration = transcriber.transcribe(
         str(data_home.audio_file(ep["audio_sha256"])),
         duration_s=ep["duration_s"],
-        prompt=_prompt(transcriber, ep),
+        prompt=prompt,
     )
     write_atomic(cache, json.dumps([s.to_dict() for s in segments]))
     log.info(
@@ -130,7 +131,7 @@ def plan(
         sha = ep["audio_sha256"]
         if not sha or ep["transcript_url"]:
             continue
-        cache = _cached(data_home, transcriber, ep)
+        cache = _cached(data_home, transcriber, sha, _prompt(transcriber, ep))
         if cache.name in planned or cache.exists():
             continue  # a file listed twice with the same words is transcribed once
         key = sha[:16]  # the audio file; its prompt too when two feeds say different things of it

@@ -34,6 +34,12 @@ def voice_label(index: int) -> str:
     return f"speaker_{index + 1}"
 
 
+def _making_voices(reliable: Sequence[bool] | None, n: int) -> np.ndarray:
+    """Which of `n` segments make the voices: the `reliable` ones, or all when none are."""
+    mask = np.ones(n, dtype=bool) if reliable is None else np.asarray(reliable, dtype=bool)
+    return mask if mask.any() else np.ones(n, dtype=bool)
+
+
 def cluster(
     embeddings: np.ndarray,
     same: float = VOICE_SAME_SIMILARITY,
@@ -53,7 +59,7 @@ def cluster(
     n = len(embeddings)
     if n == 0:
         return []
-    anchors = [i for i in range(n) if reliable is None or reliable[i]] or list(range(n))
+    anchors = np.flatnonzero(_making_voices(reliable, n)).tolist()
     sims = embeddings @ embeddings.T
     groups: list[list[int]] = [[i] for i in anchors]
     while len(groups) > max(1, at_least):
@@ -89,9 +95,7 @@ def confident(
     `margin`, and as close to it as two lines of one voice are (`VOICE_SAME_SIMILARITY`).
     A voice here is its `reliable` segments (all, when none are)."""
     voice_ids = np.asarray(labels)
-    solid = np.asarray([True] * len(voice_ids) if reliable is None else reliable, dtype=bool)
-    if not solid.any():
-        solid[:] = True
+    solid = _making_voices(reliable, len(voice_ids))
     out = []
     for i, own in enumerate(voice_ids):
         mates = np.flatnonzero((voice_ids == own) & solid & (np.arange(len(voice_ids)) != i))
