@@ -24,8 +24,10 @@ claim is true when its seconds overlap theme lines more than filler lines) and c
 all is shown beside it, to tell transcription losses from claim filtering); the transcripts'
 word error rate against the script (the limit every later stage works within); attribution precision
 and share (a claim's non-null speaker must be the name of the voice that spoke the line it
-overlaps most; voice labels like "speaker_1" are not names); wrong names in headlines; and
-whether a rerun and a backfill give the same digests.
+overlaps most; voice labels like "speaker_1" are not names); wrong names in headlines; the word
+error rate of the quotes the headlines were written from, against the part of their script
+lines they say (numbers count as said whether spelled or in digits: how legible the headlines
+are); and whether a rerun and a backfill give the same digests.
 
 Targets (exit code 1 when one is missed):
   tuning    recall 1.0 (every day), 0 duplicates, 0 junk, citation accuracy >= 0.95, the same
@@ -219,15 +221,64 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace(",", ""))
 
 
-def headline_name_errors(insight: dict, episodes: dict[str, dict], people: set[str]) -> list[str]:
-    """Names in a headline that are not the speaker of the cited line the headline comes from."""
-    named = [p for p in people if p.lower() in insight["headline"].lower()]
-    if not named or not insight["citations"]:
-        return []
+def headline_source(insight: dict, episodes: dict[str, dict]) -> tuple[dict, dict | None] | None:
+    """(the citation the headline was written from, the script line it overlaps most)."""
+    if not insight["citations"]:
+        return None
     head = _words(insight["headline"])
     source = max(insight["citations"], key=lambda c: len(head & _words(c.get("quote") or "")))
     ep = episodes.get(source["episode_guid"])
-    line = best_line(ep["lines"], source["start_s"], source["end_s"]) if ep else None
+    return source, best_line(ep["lines"], source["start_s"], source["end_s"]) if ep else None
+
+
+_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+    "ninety hundred thousand million billion trillion point percent"
+)
+NUMBER_WORDS = set(_NUMBERS.split())
+
+
+def _said(text: str) -> list[str]:
+    """A text's words with every run of number words or digits as one "<n>": the scripts spell
+    numbers out ("twelve percent") where Whisper writes digits ("12%"), which is not an error
+    a reader sees."""
+    out: list[str] = []
+    for token in _tokens(text.replace("%", " percent")):
+        number = token in NUMBER_WORDS or any(ch.isdigit() for ch in token)
+        if not (number and out and out[-1] == "<n>"):
+            out.append("<n>" if number else token)
+    return out
+
+
+def fitted_errors(reference: list[str], quote: list[str]) -> int:
+    """Word errors of a quote against the part of the reference it matches best (a quote of
+    half a line is not wrong for leaving out the other half)."""
+    row = [0] * (len(reference) + 1)  # the quote may start anywhere in the reference
+    for i, word in enumerate(quote, 1):
+        diagonal, row[0] = row[0], i
+        for j, ref in enumerate(reference, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ref != word))
+    return min(row)  # ... and end anywhere
+
+
+def headline_errors(insight: dict, episodes: dict[str, dict]) -> tuple[int, int]:
+    """(word errors, words) of the quote a headline was written from, against the part of its
+    script line it says: how legible the digest's headlines are."""
+    found = headline_source(insight, episodes)
+    if not found or not found[1]:
+        return 0, 0
+    quote = _said(found[0].get("quote") or "")
+    return fitted_errors(_said(found[1]["text"]), quote), len(quote)
+
+
+def headline_name_errors(insight: dict, episodes: dict[str, dict], people: set[str]) -> list[str]:
+    """Names in a headline that are not the speaker of the cited line the headline comes from."""
+    named = [p for p in people if p.lower() in insight["headline"].lower()]
+    found = headline_source(insight, episodes)
+    if not named or not found:
+        return []
+    line = found[1]
     spoken_by = line["speaker_name"] if line else None
     return [
         f"{p!r} in {insight['headline']!r} (said by {spoken_by})" for p in named if p != spoken_by
@@ -254,6 +305,7 @@ def score_day(
 
     # --- the digest
     themes, cited, accurate, named_wrong = [], 0, 0, []
+    head_errors = head_words = 0
     for insight in digest["insights"]:
         labels = [
             line_label(episodes[c["episode_guid"]]["lines"], c["start_s"], c["end_s"])
@@ -269,6 +321,8 @@ def score_day(
                 episodes[c["episode_guid"]]["lines"], c["start_s"], c["end_s"], theme
             )
         named_wrong += headline_name_errors(insight, episodes, people)
+        errs, words = headline_errors(insight, episodes)
+        head_errors, head_words = head_errors + errs, head_words + words
     found = multi & set(themes)
 
     # --- the stored claims
@@ -339,6 +393,9 @@ def score_day(
         "attribution_share": attributed / n_claims if n_claims else 0.0,
         "voice_labels_only": voice_labels,
         "headline_names_wrong": len(named_wrong),
+        "headline_words": head_words,
+        "headline_word_errors": head_errors,
+        "headline_word_error_rate": head_errors / head_words if head_words else 0.0,
         "examples": {
             "false_claims": false_claims[:8],
             "theme_lines_not_claimed": missed_lines[:8],
@@ -379,6 +436,8 @@ def summarise(days: list[dict]) -> dict:
         "attribution_precision": ratio("attributed_correct", "attributed", 1.0),
         "attribution_share": ratio("attributed", "claims", 0.0),
         "headline_names_wrong": sum(r["headline_names_wrong"] for r in days),
+        "headline_words": sum(r["headline_words"] for r in days),
+        "headline_word_error_rate": ratio("headline_word_errors", "headline_words", 0.0),
     }
 
 
@@ -488,6 +547,10 @@ ROWS: list[tuple[str, Any]] = [
     ("attribution precision", lambda r: f"{_pct(r['attribution_precision'])} ({r['attributed']})"),
     ("attribution share", lambda r: _pct(r["attribution_share"])),
     ("wrong names in headlines", lambda r: str(r["headline_names_wrong"])),
+    (
+        "headline quotes' word error rate",
+        lambda r: f"{_pct(r['headline_word_error_rate'])} ({r['headline_words']})",
+    ),
 ]
 SUMMARY_ROWS: dict[str, Any] = {
     "episodes": lambda s, rep: str(rep["episodes"]),
@@ -512,6 +575,9 @@ SUMMARY_ROWS: dict[str, Any] = {
     ),
     "attribution share": lambda s, rep: _pct(s["attribution_share"]),
     "wrong names in headlines": lambda s, rep: str(s["headline_names_wrong"]),
+    "headline quotes' word error rate": lambda s, rep: (
+        f"{_pct(s['headline_word_error_rate'])} ({s['headline_words']})"
+    ),
 }
 
 
