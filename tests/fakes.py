@@ -49,7 +49,7 @@ class FakeTranscriber(Transcriber):
         sentences = [s.strip() + "." for s in text.split(".") if s.strip()]
         step = seconds / max(1, len(sentences))
         segments = [
-            Segment(i * step, (i + 1) * step, s, words=[(i * step, (i + 1) * step, s)])
+            Segment(i * step, (i + 1) * step, s, words=[(i * step, (i + 1) * step, s, 0.9)])
             for i, s in enumerate(sentences)
         ]
         return segments, seconds

@@ -219,6 +219,24 @@ def test_best_claim_is_the_most_central_clean_claim(specs, expected):
     assert best_claim(rows_for_headline(specs))["claim_id"] == expected
 
 
+def test_the_headline_is_the_claim_the_transcriber_heard_clearly():
+    """Two central claims of a theme: the one whose words Whisper was sure of speaks for it,
+    though the other is a little more central and specific (a misheard headline reads as
+    nonsense); where one claim's clarity is unknown, none is weighed by it."""
+    rows = rows_for_headline(
+        [("misheard", 0.9, 0.8, 12), ("clear", 0.85, 0.75, 12), ("edge", 0.3, 0.9, 12)]
+    )
+    misheard, clear, edge = rows
+    edge["clarity"] = 0.99  # at the theme's edge: never its headline, however clear
+    assert best_claim(rows)["claim_id"] == "misheard"  # no clarity stored: as before
+    misheard["clarity"], clear["clarity"] = 0.45, 0.93
+    assert best_claim(rows)["claim_id"] == "clear"
+    misheard["clarity"], clear["clarity"] = 0.93, 0.9
+    assert best_claim(rows)["claim_id"] == "misheard"  # both clear: the more central
+    clear["clarity"] = None  # a publisher's transcript beside a Whisper one
+    assert best_claim(rows)["claim_id"] == "misheard"
+
+
 @pytest.mark.parametrize(
     "speaker, cites_source, text, expected",
     [

@@ -248,3 +248,20 @@ def test_voices_split_two_speaker_episodes_and_names_are_never_wrong(demo_run):
         and c["speaker"] != _spoken_by(manifest[c["episode_guid"]], c["start_s"], c["end_s"])
     ]
     assert not wrong
+
+
+def test_claims_say_how_surely_whisper_heard_them(demo_run):
+    """A claim Whisper transcribed carries its clarity (the geometric mean of its words'
+    probabilities, which the headline weighs); a claim from a published transcript has none."""
+    wh = demo_run["warehouse"]
+    day = date.fromisoformat(DAY)
+    source = {
+        (r["feed"], r["episode_guid"]): r["source"] for r in wh.rows("transcript_segments", day)
+    }
+    claims = wh.rows("claims", day)
+    heard = [c["clarity"] for c in claims if source[(c["feed"], c["episode_guid"])] == "whisper"]
+    published = [c["clarity"] for c in claims if source[(c["feed"], c["episode_guid"])] == "feed"]
+    assert heard and published, "the demo day has Whisper's and a publisher's transcripts"
+    assert all(c is not None and 0 < c <= 1 for c in heard), heard
+    assert len(set(heard)) > len(heard) // 2  # a sentence's own figure, not one per episode
+    assert published == [None] * len(published)

@@ -6,7 +6,13 @@ from dagster_project.lib.segments import Segment
 @pytest.mark.parametrize(
     "segment",
     [
-        Segment(1.0, 2.5, "Prices fell.", "Ann Lee", [(1.0, 1.5, "Prices"), (1.5, 2.5, "fell.")]),
+        Segment(
+            1.0,
+            2.5,
+            "Prices fell.",
+            "Ann Lee",
+            [(1.0, 1.5, "Prices", 0.9), (1.5, 2.5, "fell.", 0.9)],
+        ),
         Segment(0.0, 0.8, "Hi.", None, None),
     ],
 )

@@ -109,25 +109,28 @@ def test_speech_without_words_is_found(speech, words, lost):
 
 
 def test_words_of_a_second_pass_are_kept_only_inside_the_stretches_it_was_for():
-    assert inside((5.0, 5.4, " yes"), [(4.0, 6.0)])
-    assert inside((3.7, 3.9, " so"), [(4.0, 6.0)], pad_s=0.2)  # middle 3.8, inside the padding
-    assert not inside((2.0, 2.5, " no"), [(4.0, 6.0)])
+    assert inside((5.0, 5.4, " yes", 0.9), [(4.0, 6.0)])
+    assert inside((3.7, 3.9, " so", 0.9), [(4.0, 6.0)], pad_s=0.2)  # middle 3.8, inside the padding
+    assert not inside((2.0, 2.5, " no", 0.9), [(4.0, 6.0)])
 
 
 def test_stretches_are_laid_end_to_end_and_their_words_timed_back():
     pieces = layout([(5.0, 6.0), (0.1, 1.0), (6.3, 7.0)], pad_s=0.2, gap_s=0.5, end_s=7.1)
     # (0.0-1.2) then (4.8-7.1: two stretches that meet once padded), 0.5 s of silence between
     assert [tuple(round(x, 6) for x in p) for p in pieces] == [(0.0, 1.2, 0.0), (4.8, 7.1, 1.7)]
-    assert placed((0.5, 0.9, " one"), pieces) == (0.5, 0.9, " one")
-    assert placed((2.0, 2.4, " two"), pieces) == pytest.approx((5.1, 5.5, " two"))
-    assert placed((1.1, 1.5, " cut"), pieces)[:2] == pytest.approx((1.1, 1.2))  # kept in its piece
+    assert placed((0.5, 0.9, " one", 0.9), pieces) == (0.5, 0.9, " one", 0.9)
+    assert placed((2.0, 2.4, " two", 0.9), pieces) == pytest.approx((5.1, 5.5, " two", 0.9))
+    assert placed((1.1, 1.5, " cut", 0.9), pieces)[:2] == pytest.approx(
+        (1.1, 1.2)
+    )  # kept in its piece
     assert layout([], pad_s=0.2, gap_s=0.5, end_s=10) == []
 
 
 def test_words_are_cut_into_sentences_at_their_ends_pauses_and_a_maximum_length():
     words = [
-        (0.0, 0.4, " Rates"), (0.4, 0.8, " fell."), (0.9, 1.2, " Did"), (1.2, 1.5, " they?"),
-        (1.6, 2.0, " He"), (2.0, 2.4, ' said "no."'), (5.0, 5.5, " Then"), (5.5, 6.0, " later"),
+        (0.0, 0.4, " Rates", 0.9), (0.4, 0.8, " fell.", 0.9), (0.9, 1.2, " Did", 0.9),
+        (1.2, 1.5, " they?", 0.9), (1.6, 2.0, " He", 0.9), (2.0, 2.4, ' said "no."', 0.9),
+        (5.0, 5.5, " Then", 0.9), (5.5, 6.0, " later", 0.9),
     ]  # fmt: skip
     groups = sentences(list(reversed(words)), max_pause_s=1.5)
     assert [text_of(g) for g in groups] == [
@@ -136,7 +139,7 @@ def test_words_are_cut_into_sentences_at_their_ends_pauses_and_a_maximum_length(
         'He said "no."',
         "Then later",
     ]
-    long = [(float(i), i + 0.5, " word") for i in range(40)]
+    long = [(float(i), i + 0.5, " word", 0.9) for i in range(40)]
     assert [len(g) for g in sentences(long, max_s=10.0)] == [10, 10, 10, 10]
 
 
@@ -188,6 +191,10 @@ def test_batched_decoding_loses_no_speech_against_the_sequential_loop():
     assert [w[0] for w in words] == sorted(w[0] for w in words)
     # No stretch of the speech without words: the gaps are the pauses between lines (0.6 s).
     assert max(b[0] - a[1] for a, b in itertools.pairwise(words)) < 3.0
+    # Every word says how sure Whisper was of it, on either path (the headline weighs it).
+    both = words + [w for s in sequential for w in s.words]
+    assert all(w[3] is not None and 0 < w[3] <= 1 for w in both)
+    assert len({w[3] for w in both}) > 10
 
 
 def test_the_prompt_is_the_feed_s_plain_text_cut_to_its_words():

@@ -125,7 +125,7 @@ def test_new_audio_is_transcribed_and_cached(world):
         for r in world.warehouse.rows("transcript_segments", date.fromisoformat(DAY))
         if r["segment_index"] == 0
     ]
-    assert json.loads(row["words"]) == [[0.0, 10.0, "Rates rose."]]
+    assert json.loads(row["words"]) == [[0.0, 10.0, "Rates rose.", 0.9]]
 
 
 def test_each_file_not_transcribed_yet_is_a_step_of_its_own_in_the_transcription_pool(world):

@@ -183,6 +183,7 @@ def claims(
                     "raw_text": f.text,
                     "entities": json.dumps(sorted(set(f.entities))),
                     "cites_source": f.cites_source,
+                    "clarity": timed.clarity(offset + sent.start_char, offset + sent.end_char),
                     "prior": EDGE_CLAIM_SHARE if edge else BODY_CLAIM_SHARE,
                 }
             )

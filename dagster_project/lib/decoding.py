@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-Word = tuple[float, float, str]  # (start_s, end_s, text as Whisper gives it, leading space)
+from dagster_project.lib.segments import Word
 
 SENTENCE_END = (".", "?", "!")
 WEB_ADDRESS = re.compile(r"\(?(https?://|www\.)", re.IGNORECASE)
@@ -109,6 +109,7 @@ def placed(word: Word, pieces: list[tuple[float, float, float]]) -> Word:
         min(end, max(start, word[0] + shift)),
         min(end, max(start, word[1] + shift)),
         word[2],
+        word[3],
     )
 
 

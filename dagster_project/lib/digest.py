@@ -260,14 +260,20 @@ def best_claim(claims: list[dict[str, Any]]) -> dict[str, Any]:
     """The headline: the cleanest of the topic's more central claims.
 
     Only the more central half competes, so a strong claim that sits at the edge of the theme
-    never speaks for it; run-on sentences (a transcriber's missed full stop) lose.
+    never speaks for it; run-on sentences (a transcriber's missed full stop) lose, and so do
+    sentences the transcriber was unsure of: a claim's worth is weighed by its `clarity` (the
+    geometric mean of its words' probabilities), so "Electric bills could rise" beats "Electricity
+    builds low" when both say the theme. Where a competing claim's clarity is unknown (a
+    publisher's transcript, or one stored before clarity was kept) none is weighed by it.
     """
     ranked = sorted(claims, key=lambda c: (-c["centrality"], c["claim_id"]))
     central = ranked[: max(1, (len(ranked) + 1) // 2)]
+    weigh_clarity = all(c.get("clarity") is not None for c in central)
 
     def value(c: dict[str, Any]) -> tuple[float, str]:
         run_on = 0.2 if len(c["text"].split()) > tuning.RUN_ON_WORDS else 0.0
-        return 0.5 * c["centrality"] + 0.5 * c["score"] - run_on, c["claim_id"]
+        worth = 0.5 * c["centrality"] + 0.5 * c["score"] - run_on
+        return worth * (c["clarity"] if weigh_clarity else 1.0), c["claim_id"]
 
     return max(central, key=value)
 

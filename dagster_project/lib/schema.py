@@ -51,7 +51,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("text", "TEXT"),
         ("source", "TEXT"),  # whisper or feed
         ("speaker", "TEXT"),
-        ("words", "TEXT"),  # JSON [[start_s, end_s, word], ...] when the transcriber gave them
+        # JSON [[start_s, end_s, word, probability], ...] when the transcriber gave them
+        ("words", "TEXT"),
     ],
     "segment_voices": [
         ("partition_date", "DATE"),
@@ -75,6 +76,9 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("raw_text", "TEXT"),  # the sentence as transcribed
         ("entities", "TEXT"),  # JSON list of entity texts
         ("cites_source", "BOOLEAN"),  # the claim reports a named source ("The FDIC says ...")
+        # how surely the transcriber heard it: the geometric mean of its words' probabilities
+        # (null when the transcript has none: a publisher's, or one stored before they were kept)
+        ("clarity", "DOUBLE PRECISION"),
     ],
     "topics": [
         ("partition_date", "DATE"),

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-Word = tuple[float, float, str]  # (start_s, end_s, word)
+# (start_s, end_s, word as the transcriber spelled it, how sure it was of the word: its
+# probability, None when not told)
+Word = tuple[float, float, str, float | None]
 
 
 @dataclass
@@ -68,4 +70,15 @@ class Segment:
 
 
 def _words(words: list | None) -> list[Word] | None:
-    return [(float(a), float(b), str(w)) for a, b, w in words] if words else None
+    """Stored words as `Word`s; words stored before probabilities were kept have none."""
+    if not words:
+        return None
+    return [
+        (
+            float(w[0]),
+            float(w[1]),
+            str(w[2]),
+            float(w[3]) if len(w) > 3 and w[3] is not None else None,
+        )
+        for w in words
+    ]

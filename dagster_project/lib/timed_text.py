@@ -8,6 +8,7 @@ otherwise by interpolating inside the segment.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 from dagster_project.lib.segments import Segment
@@ -21,6 +22,7 @@ class Piece:
     end_s: float
     speaker: str | None
     segment: int = 0  # index of the segment the piece came from
+    probability: float | None = None  # how sure the transcriber was of the word (None: not told)
 
 
 @dataclass
@@ -55,6 +57,20 @@ class TimedText:
             return None
         return self.pieces[self._piece_index(offset)].speaker
 
+    def clarity(self, char_start: int, char_end: int) -> float | None:
+        """How surely the transcriber heard a span: the geometric mean of its words'
+        probabilities (a misheard word, "builds" for "bills", drags it down far more than an
+        arithmetic mean would). None when a word's probability is not known."""
+        if not self.pieces:
+            return None
+        first = self._piece_index(char_start)
+        last = self._piece_index(max(char_start, char_end - 1))
+        probabilities = [p.probability for p in self.pieces[first : last + 1]]
+        if any(p is None for p in probabilities):
+            return None
+        logs = [math.log(max(p, 1e-4)) for p in probabilities if p is not None]
+        return round(math.exp(sum(logs) / len(logs)), 3)
+
     def segments_of(self, char_start: int, char_end: int) -> tuple[int, int]:
         """Indexes of the segments holding a span's first and last characters."""
         if not self.pieces:
@@ -75,11 +91,11 @@ def join_segments(segments: list[Segment]) -> TimedText:
     cursor = 0
     for index, seg in enumerate(segments):
         units = (
-            [(w[0], w[1], w[2]) for w in seg.words if w[2].strip()]
+            [w for w in seg.words if w[2].strip()]
             if seg.words
-            else [(seg.start_s, seg.end_s, seg.text)]
+            else [(seg.start_s, seg.end_s, seg.text, None)]
         )
-        for n, (start_s, end_s, raw) in enumerate(units):
+        for n, (start_s, end_s, raw, probability) in enumerate(units):
             text = raw.strip()
             if not text:
                 continue
@@ -87,6 +103,8 @@ def join_segments(segments: list[Segment]) -> TimedText:
                 parts.append(" ")
                 cursor += 1
             parts.append(text)
-            pieces.append(Piece(cursor, cursor + len(text), start_s, end_s, seg.speaker, index))
+            pieces.append(
+                Piece(cursor, cursor + len(text), start_s, end_s, seg.speaker, index, probability)
+            )
             cursor += len(text)
     return TimedText(text="".join(parts), pieces=pieces)

@@ -70,6 +70,11 @@ def packaged_embedder() -> str:
 Decoded = tuple[float, float, str, list[Word]]  # start, end (seconds into the window), text, words
 
 
+def _word(w: Any) -> Word:
+    """A faster-whisper word as a `Word`, with how sure the decoder was of it."""
+    return (float(w.start), float(w.end), w.word, round(float(w.probability), 3))
+
+
 class Transcriber(dg.ConfigurableResource):
     """faster-whisper with Silero VAD; the default is the packaged tiny.en (int8, on the CPU).
 
@@ -172,8 +177,7 @@ class Transcriber(dg.ConfigurableResource):
             **self._decode_options(prompt),
         )
         return [
-            (s.start, s.end, s.text.strip(), [(w.start, w.end, w.word) for w in s.words or []])
-            for s in segments
+            (s.start, s.end, s.text.strip(), [_word(w) for w in s.words or []]) for s in segments
         ]
 
     def _batched(self, model: Any, batched: Any, samples: np.ndarray, prompt: str) -> list[Decoded]:
@@ -189,14 +193,14 @@ class Transcriber(dg.ConfigurableResource):
         words: list[Word] = []
         for s in segments:
             if s.words:
-                words += [(float(w.start), float(w.end), w.word) for w in s.words]
+                words += [_word(w) for w in s.words]
             elif s.text.strip():  # no alignment: the text over the chunk's span
-                words.append((float(s.start), float(s.end), " " + s.text.strip()))
+                words.append((float(s.start), float(s.end), " " + s.text.strip(), None))
         speech = [
             (c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
             for c in info.transcription_options.clip_timestamps
         ]
-        lost = uncovered(speech, [(a, b) for a, b, _ in words])
+        lost = uncovered(speech, [(w[0], w[1]) for w in words])
         if lost:
             words += self._again(model, samples, lost, prompt)
         return [(ws[0][0], ws[-1][1], text_of(ws), ws) for ws in sentences(words)]
@@ -222,11 +226,7 @@ class Transcriber(dg.ConfigurableResource):
             condition_on_previous_text=False,
             **self._decode_options(prompt),
         )
-        timed = (
-            placed((float(w.start), float(w.end), w.word), pieces)
-            for s in segments
-            for w in s.words or []
-        )
+        timed = (placed(_word(w), pieces) for s in segments for w in s.words or [])
         return [w for w in timed if inside(w, lost)]
 
     def transcribe(
@@ -258,7 +258,7 @@ class Transcriber(dg.ConfigurableResource):
                     continue
                 timed = None
                 if words and self.word_timestamps:
-                    timed = [(self._at(start, a), self._at(start, b), w) for a, b, w in words]
+                    timed = [(self._at(start, a), self._at(start, b), w, p) for a, b, w, p in words]
                 out.append(
                     Segment(
                         start_s=self._at(start, first),
