@@ -189,14 +189,16 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    """Word-level edit distance (substitutions, insertions, deletions)."""
-    row = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
+def word_errors(reference: list[str], hypothesis: list[str], *, fitted: bool = False) -> int:
+    """Word-level edit distance (substitutions, insertions, deletions). `fitted`: against the
+    part of the reference the hypothesis matches best, so a quote of half a line is not wrong
+    for leaving out the other half (it may start and end anywhere in the reference)."""
+    row = [0] * (len(reference) + 1) if fitted else list(range(len(reference) + 1))
+    for i, word in enumerate(hypothesis, 1):
         diagonal, row[0] = row[0], i
-        for j, hyp in enumerate(hypothesis, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ref != hyp))
-    return row[-1]
+        for j, ref in enumerate(reference, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ref != word))
+    return min(row) if fitted else row[-1]
 
 
 def transcript_errors(day_eps: dict[str, dict], segments: list[dict]) -> tuple[int, int]:
@@ -251,34 +253,24 @@ def _said(text: str) -> list[str]:
     return out
 
 
-def fitted_errors(reference: list[str], quote: list[str]) -> int:
-    """Word errors of a quote against the part of the reference it matches best (a quote of
-    half a line is not wrong for leaving out the other half)."""
-    row = [0] * (len(reference) + 1)  # the quote may start anywhere in the reference
-    for i, word in enumerate(quote, 1):
-        diagonal, row[0] = row[0], i
-        for j, ref in enumerate(reference, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ref != word))
-    return min(row)  # ... and end anywhere
-
-
-def headline_errors(insight: dict, episodes: dict[str, dict]) -> tuple[int, int]:
-    """(word errors, words) of the quote a headline was written from, against the part of its
-    script line it says: how legible the digest's headlines are."""
-    found = headline_source(insight, episodes)
-    if not found or not found[1]:
+def headline_errors(source: tuple[dict, dict | None] | None) -> tuple[int, int]:
+    """(word errors, words) of the quote a headline was written from (`headline_source`),
+    against the part of its script line it says: how legible the digest's headlines are."""
+    if not source or not source[1]:
         return 0, 0
-    quote = _said(found[0].get("quote") or "")
-    return fitted_errors(_said(found[1]["text"]), quote), len(quote)
+    quote = _said(source[0].get("quote") or "")
+    return word_errors(_said(source[1]["text"]), quote, fitted=True), len(quote)
 
 
-def headline_name_errors(insight: dict, episodes: dict[str, dict], people: set[str]) -> list[str]:
-    """Names in a headline that are not the speaker of the cited line the headline comes from."""
+def headline_name_errors(
+    insight: dict, source: tuple[dict, dict | None] | None, people: set[str]
+) -> list[str]:
+    """Names in a headline that are not the speaker of the cited line the headline comes from
+    (`headline_source`)."""
     named = [p for p in people if p.lower() in insight["headline"].lower()]
-    found = headline_source(insight, episodes)
-    if not named or not found:
+    if not named or not source:
         return []
-    line = found[1]
+    line = source[1]
     spoken_by = line["speaker_name"] if line else None
     return [
         f"{p!r} in {insight['headline']!r} (said by {spoken_by})" for p in named if p != spoken_by
@@ -320,8 +312,9 @@ def score_day(
             accurate += c["episode_guid"] in episodes and overlaps_theme(
                 episodes[c["episode_guid"]]["lines"], c["start_s"], c["end_s"], theme
             )
-        named_wrong += headline_name_errors(insight, episodes, people)
-        errs, words = headline_errors(insight, episodes)
+        source = headline_source(insight, episodes)
+        named_wrong += headline_name_errors(insight, source, people)
+        errs, words = headline_errors(source)
         head_errors, head_words = head_errors + errs, head_words + words
     found = multi & set(themes)
 
