@@ -22,6 +22,8 @@ from dagster_project.lib.decoding import (
     feed_prompt,
     inside,
     layout,
+    misaligned,
+    passes,
     placed,
     sentences,
     text_of,
@@ -106,6 +108,50 @@ def test_a_window_is_cut_in_the_middle_of_its_longest_pause():
 def test_speech_without_words_is_found(speech, words, lost):
     found = uncovered(speech, words, slack_s=0.3, min_s=1.0)
     assert [round(t, 6) for span in found for t in span] == [t for span in lost for t in span]
+
+
+def test_speech_is_grouped_into_passes_as_batched_decoding_groups_it():
+    """Each pass holds the stretches faster-whisper's collect_chunks puts in one piece of audio
+    (its own record of them leaves out each piece's first stretch, so it cannot be read back)."""
+    from faster_whisper.vad import collect_chunks
+
+    rng = np.random.default_rng(7)
+    at, speech = 0, []
+    for _ in range(40):
+        at += int(rng.integers(1_000, 20_000))
+        length = int(rng.integers(8_000, 200_000))
+        speech.append({"start": at, "end": at + length})
+        at += length
+    audio = np.zeros(at + 16_000, dtype=np.float32)
+    pieces, _ = collect_chunks(audio, speech, max_duration=30)
+    grouped = passes([(c["start"] / 16_000, c["end"] / 16_000) for c in speech], max_s=30)
+    assert len(grouped) == len(pieces) > 5
+    assert [sum(b - a for a, b in p) for p in grouped] == pytest.approx(
+        [len(p) / 16_000 for p in pieces]
+    )
+    assert [s for p in grouped for s in p] == [
+        (c["start"] / 16_000, c["end"] / 16_000) for c in speech
+    ]
+    assert passes([], max_s=30) == []
+
+
+def test_a_pass_whose_first_words_are_timed_after_its_speech_began_is_misaligned():
+    """A pass stopped after its first sentence, and the alignment put its twelve words at the
+    end of thirty seconds of speech: most of the speech looks covered, its start does not. A pass
+    of ordinary speech is not misaligned, nor one that stopped early with its words where they
+    were said (its end is uncovered, and decoded again as such)."""
+    spoken = [(float(t), t + 0.35, " word", 0.9) for t in np.arange(0.0, 29.6, 0.4)]
+    spread = [(50.0 + 0.8 * i, 50.7 + 0.8 * i, " word", 0.99) for i in range(12)]
+    chunks = [[(0.0, 14.0), (14.5, 29.9)], [(30.0, 45.0), (45.2, 59.9)]]
+    assert misaligned(chunks, spoken + spread) == [chunks[1]]
+    kept = [w for w in spoken if w[0] < 7.0]
+    assert misaligned(chunks[:1], kept) == []
+    assert uncovered(chunks[0], [w[:2] for w in kept])[0][0] == pytest.approx(7.45)
+    # A word aligned into the pause between two stretches still counts for its pass; a pass
+    # without words is uncovered, not misaligned; a first word a breath late is not misaligned.
+    assert misaligned([[(0.0, 1.0), (3.0, 4.0)]], [(0.2, 2.5, " yes", 0.9)]) == []
+    assert misaligned(chunks, []) == []
+    assert misaligned(chunks[:1], [w for w in spoken if w[0] > 0.5]) == []
 
 
 def test_words_of_a_second_pass_are_kept_only_inside_the_stretches_it_was_for():
@@ -195,6 +241,33 @@ def test_batched_decoding_loses_no_speech_against_the_sequential_loop():
     both = words + [w for s in sequential for w in s.words]
     assert all(w[3] is not None and 0 < w[3] <= 1 for w in both)
     assert len({w[3] for w in both}) > 10
+
+
+@pytest.mark.slow
+def test_a_pass_the_prompt_stopped_early_is_decoded_again_and_loses_no_speech():
+    """Prompted with its feed's words, a batched pass over sn-102 stopped after its first
+    sentence and the alignment spread that sentence over the next 25 s: three lines on interest
+    rates were lost and the sentence appeared twice. Stopped passes are decoded again without
+    the prompt, so as many words come back as from the sequential loop, and no sentence twice."""
+    from dagster_project.resources.models import Transcriber
+
+    audio = str(REPO / "demo" / "shows" / "audio" / "signal-and-noise" / "sn-102.mp3")
+    prompt = Transcriber().prompt(
+        [
+            "Signal and Noise",
+            "Cheaper Money and Smaller Grocery Baskets",
+            "Dana and Ben Carter on what lower interest rates mean for founders, a listener "
+            "letter about free AI, and how weight loss drugs change what people buy.",
+        ]
+    )
+    batched, _ = Transcriber().transcribe(audio, prompt=prompt)
+    sequential, _ = Transcriber(batch_size=0).transcribe(audio)
+    words = [w for s in batched for w in s.words]
+    assert len(words) >= 0.97 * sum(len(s.words) for s in sequential)
+    long = [s.text.lower() for s in batched if len(s.text.split()) >= 6]
+    assert len(long) == len(set(long))
+    assert max(b[0] - a[1] for a, b in itertools.pairwise(words)) < 3.0
+    assert [w[0] for w in words] == sorted(w[0] for w in words)
 
 
 def test_the_prompt_is_the_feed_s_plain_text_cut_to_its_words():

@@ -6,6 +6,10 @@ speech in one pass; when the model ends a pass early, the rest of that stretch h
 Sequential decoding seeks past such a stop. The Transcriber decodes in batches, asks
 `uncovered` where the voice-activity detector heard speech that no word covers, and decodes only
 those stretches again sequentially.
+
+A pass can also stop after its first sentence and the alignment spread that sentence's words
+over the rest of the stretch, so the speech it lost looks covered: `misaligned` finds the passes
+whose first words are timed after their speech began, and the Transcriber decodes them again.
 """
 
 from __future__ import annotations
@@ -43,6 +47,45 @@ def uncovered(
             at = max(at, b)
         if end - at >= min_s:
             out.append((at, end))
+    return out
+
+
+def passes(speech: list[tuple[float, float]], *, max_s: float) -> list[list[tuple[float, float]]]:
+    """The speech stretches grouped as batched decoding groups them into passes: in order, a
+    pass taking stretches while their seconds add up to at most `max_s` (faster-whisper's
+    collect_chunks, whose own record of the stretches leaves out each pass's first)."""
+    out: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    seconds = 0.0
+    for a, b in speech:
+        if current and seconds + (b - a) > max_s:
+            out.append(current)
+            current, seconds = [], 0.0
+        current.append((a, b))
+        seconds += b - a
+    if current:
+        out.append(current)
+    return out
+
+
+def misaligned(
+    chunks: list[list[tuple[float, float]]], words: list[Word], *, min_s: float = 1.0
+) -> list[list[tuple[float, float]]]:
+    """The chunks (each the speech stretches, in seconds, that one pass decoded) whose words
+    leave the pass's first `min_s` or more of speech uncovered.
+
+    Whisper decodes a pass from its start, so its first words were said at its start; words
+    timed later were put there by the alignment, which spreads a pass that stopped after its
+    first sentence over speech it never decoded. (A pass that stopped early with its words where
+    they were said leaves its end uncovered, which `uncovered` finds.) A word counts for a chunk
+    when its middle falls between the chunk's first start and last end.
+    """
+    out = []
+    for chunk in chunks:
+        timed = [(w[0], w[1]) for w in words if chunk[0][0] <= (w[0] + w[1]) / 2 <= chunk[-1][1]]
+        lost = uncovered(chunk, timed, min_s=min_s)
+        if timed and lost and lost[0][0] == chunk[0][0]:
+            out.append(chunk)
     return out
 
 

@@ -24,6 +24,8 @@ from dagster_project.lib.decoding import (
     feed_prompt,
     inside,
     layout,
+    misaligned,
+    passes,
     placed,
     sentences,
     text_of,
@@ -90,6 +92,9 @@ class Transcriber(dg.ConfigurableResource):
 
     Every pass over an episode is prompted with the feed's words about it (`prompt`), which
     Whisper reads as the text before the audio: names and terms come out as the feed spells them.
+    A prompted pass can stop after its first sentence while the alignment spreads that sentence
+    over the rest of the pass, so the speech it lost looks covered; a pass whose first words are
+    timed after its speech began (`misaligned`) is decoded again, without the prompt.
     """
 
     model: str = ""  # a path or a model name; empty = the packaged tiny.en
@@ -127,7 +132,7 @@ class Transcriber(dg.ConfigurableResource):
             "prompt_words": self.prompt_words,
         }
         if self.batch_size > 0:  # text-only batches, uncovered speech decoded again
-            settings["decoding"] = "batched-text+resequenced"
+            settings["decoding"] = "batched-text+resequenced+realigned"
         return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
@@ -181,7 +186,8 @@ class Transcriber(dg.ConfigurableResource):
         ]
 
     def _batched(self, model: Any, batched: Any, samples: np.ndarray, prompt: str) -> list[Decoded]:
-        """(start, end, text, words) per sentence: batches, then the speech they left uncovered."""
+        """(start, end, text, words) per sentence: batches, then the speech they left uncovered
+        (prompted) and the passes that stopped early (unprompted), decoded again sequentially."""
         segments, info = batched.transcribe(
             samples,
             batch_size=self.batch_size,
@@ -200,9 +206,16 @@ class Transcriber(dg.ConfigurableResource):
             (c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
             for c in info.transcription_options.clip_timestamps
         ]
+        chunks = passes(speech, max_s=model.feature_extractor.chunk_length)
+        stopped = misaligned(chunks, words)
+        spans = [(c[0][0], c[-1][1]) for c in stopped]
+        words = [w for w in words if not inside(w, spans, pad_s=0.0)]
+        speech = [s for c in chunks if c not in stopped for s in c]
         lost = uncovered(speech, [(w[0], w[1]) for w in words])
         if lost:
             words += self._again(model, samples, lost, prompt)
+        if stopped:  # the prompt made those passes stop: decoded again without it
+            words += self._again(model, samples, [s for c in stopped for s in c], "")
         return [(ws[0][0], ws[-1][1], text_of(ws), ws) for ws in sentences(words)]
 
     def _again(
