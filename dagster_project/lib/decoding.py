@@ -82,7 +82,8 @@ def misaligned(
     """
     out = []
     for chunk in chunks:
-        timed = [(w[0], w[1]) for w in words if chunk[0][0] <= (w[0] + w[1]) / 2 <= chunk[-1][1]]
+        span = [(chunk[0][0], chunk[-1][1])]
+        timed = [(w[0], w[1]) for w in words if inside(w, span, pad_s=0.0)]
         lost = uncovered(chunk, timed, min_s=min_s)
         if timed and lost and lost[0][0] == chunk[0][0]:
             out.append(chunk)
