@@ -160,6 +160,25 @@ def test_two_topics_that_say_the_same_thing_make_one_insight():
     assert dropped.rank is None and dropped.reason.startswith("says what rank 1 says")
 
 
+def test_a_topic_is_judged_by_what_its_claims_of_the_day_say():
+    # "part" is one claim of episode a/1, said inside the theme that "wide" cites there, that
+    # clustered with an earlier day's theme (its window centroid along axis 7). By its own
+    # words (the day's centroid) it is a split-off part of "wide", and waits behind "other", a
+    # lone claim of another show that scores lower.
+    wide = shows("wide", 0, "a", "b")
+    part_topic, part_claims = theme("part", axis(7), [claim("part-1", "a", start_s=20.0)], 0.9)
+    part_topic["day_centroid"] = json.dumps(axis(0, lean=1.5))
+    other = theme("other", axis(3), [claim("other-1", "c", score=0.5)], 0.9)
+    digest, decisions = build(wide, (part_topic, part_claims), other, top_k=2)
+    assert [i.topic_id for i in digest.insights] == ["wide", "other"]
+    (left,) = [d for d in decisions if d.candidate.topic_id == "part"]
+    assert "likely part of rank 1" in left.reason
+    # A topic stored before the day's centroid was kept is judged by its window centroid.
+    del part_topic["day_centroid"]
+    digest, _ = build(wide, (part_topic, part_claims), other, top_k=2)
+    assert [i.topic_id for i in digest.insights] == ["wide", "part"]
+
+
 def test_claims_of_episodes_the_day_does_not_have_are_left_out():
     wide = shows("wide", 0, "a", "b")
     stray = shows("stray", 1, "ghost")

@@ -1,8 +1,10 @@
 """Small days never crash: BERTopic with 0 to a handful of claims (real MiniLM embeddings)."""
 
-from datetime import date
+import json
+from datetime import date, timedelta
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from dagster_project.assets.digest import daily_digest, load_digest
@@ -41,20 +43,21 @@ def test_stop_words_only_give_no_topic_instead_of_a_crash(modeler):
     assert len(labels) == 5 and keywords == {}
 
 
-def day_of(wh, texts, shows):
+def day_of(wh, texts, shows, day=DAY):
     """Episodes and claims of one day, as the claims asset stores them."""
     wh.replace_partition(
         "episodes",
-        DAY,
+        day,
         [{"feed": f, "guid": f"{f}-1", "title": "Ep", "feed_title": f.upper(), "audio_url": None}
          for f in ("a", "b")],
     )  # fmt: skip
     wh.replace_partition(
         "claims",
-        DAY,
+        day,
         [
-            {"claim_id": f"c{i}", "feed": f, "episode_guid": f"{f}-1", "start_s": 10.0 * i,
-             "end_s": 10.0 * i + 5, "text": t, "score": 0.8, "entities": "[]"}
+            {"claim_id": f"c{day.day}-{i}", "feed": f, "episode_guid": f"{f}-1",
+             "start_s": 10.0 * i, "end_s": 10.0 * i + 5, "text": t, "score": 0.8,
+             "entities": "[]"}
             for i, (f, t) in enumerate(zip(shows, texts, strict=True))
         ],
     )  # fmt: skip
@@ -92,3 +95,24 @@ def test_a_day_without_episodes_says_so(tmp_path, modeler):
     digest = run_day(wh, modeler)
     assert digest.insights == [] and "No new episodes" in (digest.note or "")
     assert "No new episodes" in to_markdown(digest)
+
+
+def test_a_topic_keeps_what_the_days_own_claims_say(tmp_path, modeler):
+    # Yesterday two shows discussed China's free models; today one claim of it, beside the
+    # Fed's rate cut. Today's claim joins yesterday's theme (its centroid is the window's), and
+    # the topic also keeps the centre of the day's claims alone, which the digest ranks by.
+    wh = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    day_of(wh, TEXTS[:3], ["a", "b", "a"], day=DAY - timedelta(days=1))
+    day_of(wh, [TEXTS[0], TEXTS[3], TEXTS[4]], ["b", "a", "b"])
+    run_day(wh, modeler)
+    rows = {r["topic_id"]: r for r in wh.rows("topics", DAY, DAY)}
+    links = {r["claim_id"]: r["topic_id"] for r in wh.rows("claim_topics", DAY, DAY)}
+    models = rows[links[f"c{DAY.day}-0"]]
+    assert models["claims"] == 1 and models["window_claims"] == 4
+    (alone,) = modeler.embed([TEXTS[0]])
+    day_centroid = np.asarray(json.loads(models["day_centroid"]))
+    centroid = np.asarray(json.loads(models["centroid"]))
+    assert float(day_centroid @ alone) == pytest.approx(1.0, abs=1e-4)
+    assert float(centroid @ alone) < 0.99
+    rates = rows[links[f"c{DAY.day}-1"]]
+    assert rates["claims"] == 2 and rates["day_centroid"] == rates["centroid"]

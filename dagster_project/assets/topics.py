@@ -115,6 +115,7 @@ def topics(
                 }
             )
         kws = keywords.get(t, [])
+        day_centroid = tl.unit(embeddings[todays].mean(axis=0, keepdims=True))[0]
         topic_rows.append(
             {
                 "topic_id": ids[t],
@@ -125,6 +126,7 @@ def topics(
                 "podcasts": len({window[i]["feed"] for i in todays}),
                 "window_claims": len(members[t]),
                 "centroid": json.dumps([round(float(x), 5) for x in centroid]),
+                "day_centroid": json.dumps([round(float(x), 5) for x in day_centroid]),
             }
         )
     topic_rows.sort(key=lambda r: (-r["podcasts"], -r["claims"], r["topic_id"]))

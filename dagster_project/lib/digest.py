@@ -295,9 +295,12 @@ def _candidate(
     last: tuple[str, list[str]] | None,
 ) -> Candidate:
     scores = sorted((m["score"] for m in members), reverse=True)[:3]
+    # The insight says what the day's claims say: a claim of today that clustered with an
+    # earlier day's theme is compared with the day's other insights by its own words, not by
+    # that theme's. Topics stored before the day's centroid was kept fall back to the window's.
     return Candidate(
         topic_id=topic_id,
-        centroid=np.asarray(json.loads(topic["centroid"])),
+        centroid=np.asarray(json.loads(topic.get("day_centroid") or topic["centroid"])),
         podcasts={m["feed"] for m in members},
         episodes=len({(m["feed"], m["episode_guid"]) for m in members}),
         claims=len(members),

@@ -15,7 +15,7 @@ from dagster_project.lib import tuning
 @dataclass
 class Candidate:
     topic_id: str
-    centroid: np.ndarray  # unit vector
+    centroid: np.ndarray  # unit vector: the mean of the day's claims in the topic
     podcasts: set[str]  # shows with a claim in the topic today
     episodes: int
     claims: int

@@ -90,6 +90,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("podcasts", "INTEGER"),
         ("window_claims", "INTEGER"),  # claims of the whole trailing window in the topic
         ("centroid", "TEXT"),  # JSON list: the topic's unit embedding, for stable ids
+        # JSON list: the unit mean of the day's claims alone (what the day's insight would say)
+        ("day_centroid", "TEXT"),
     ],
     "claim_topics": [
         ("partition_date", "DATE"),
