@@ -141,6 +141,39 @@ def test_an_opening_or_closing_that_names_the_show_is_show_frame(tmp_path):
     assert left_out.get("show frame") == 2
 
 
+def test_an_episode_that_opens_without_naming_the_show_opens_on_the_news(tmp_path):
+    """The opening lines' lower prior is for a show that frames itself; one that starts on the
+    news keeps its first lines as claims. Both opening lines are news the classifier finds
+    only somewhat likely claims (0.58 and 0.64, balanced): kept in the body, not at a framed edge.
+    """
+    opening = [
+        "Pilots at the airline voted to strike next month, and the union says talks have stalled.",
+        "Snow closed the mountain pass this morning, and the road will stay shut until Thursday.",
+    ]
+    body = [
+        "Diesel prices fell eight cents a gallon this week, the lowest level since March.",
+        "Trucking firms added about twelve thousand drivers in October, according to the ATA.",
+    ]
+    closing = "That is all from the long haul this week, and the next one is in seven days."
+    for run in ("news", "framed"):
+        (tmp_path / run).mkdir()
+    found, _ = claims_of(
+        tmp_path / "news", "lh", {"e1": [*opening, *body, closing]}, feed_title="The Long Haul"
+    )
+    assert found == sorted(opening + body)
+    framed = (
+        "This is The Long Haul, the weekly show about freight, fuel and the people who move it."
+    )
+    found, left_out = claims_of(
+        tmp_path / "framed",
+        "lh",
+        {"e1": [framed, opening[0], body[0], opening[1], body[1], closing]},
+        feed_title="The Long Haul",
+    )
+    assert found == sorted([*body, opening[1]])  # the same line in the body is a claim
+    assert left_out.get("show talk") == 1 and left_out.get("show frame") == 2
+
+
 def test_the_prior_of_where_a_sentence_sits_moves_the_balanced_odds():
     from dagster_project.lib.claim_classifier import with_prior
 

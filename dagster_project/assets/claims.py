@@ -146,11 +146,16 @@ def claims(
         features = [rules.features(sent) for _, sent in parsed]
         reasons = rules.sponsor_reads([rules.rejection(f) for f in features], SPONSOR_READ_GAP)
         title = titles.get((feed, guid))
+        # A show that opens without saying its name opens on the news: its first sentences
+        # are as likely claims as the body's (see EDGE_SENTENCES).
+        framed = any(rules.names_show(f.text, title) for f in features[:EDGE_SENTENCES])
         for position, ((offset, sent), f, reason) in enumerate(
             zip(parsed, features, reasons, strict=True)
         ):
             sentences += 1
-            edge = position < EDGE_SENTENCES or position >= len(parsed) - EDGE_SENTENCES
+            edge = (framed and position < EDGE_SENTENCES) or position >= len(
+                parsed
+            ) - EDGE_SENTENCES
             # The opening or closing naming the show is the show framing itself.
             if not reason and edge and rules.names_show(f.text, title):
                 reason = "show frame"
