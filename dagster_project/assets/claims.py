@@ -153,9 +153,8 @@ def claims(
             zip(parsed, features, reasons, strict=True)
         ):
             sentences += 1
-            edge = (framed and position < EDGE_SENTENCES) or position >= len(
-                parsed
-            ) - EDGE_SENTENCES
+            opening = framed and position < EDGE_SENTENCES
+            edge = opening or position >= len(parsed) - EDGE_SENTENCES
             # The opening or closing naming the show is the show framing itself.
             if not reason and edge and rules.names_show(f.text, title):
                 reason = "show frame"
