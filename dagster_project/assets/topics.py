@@ -100,6 +100,10 @@ def topics(
     ):
         previous[r["topic_id"]] = np.asarray(json.loads(r["centroid"]), dtype=np.float32)
     ids = tl.stable_ids(centroids, members, previous)
+    # What each topic says today: the centre of its claims of the day alone.
+    of_today = np.full(len(window), tl.OUTLIER)
+    of_today[today] = labels[today]
+    day_centroids = tl.centroids(of_today, embeddings)
 
     topic_rows, assignment_rows = [], []
     for t, centroid in centroids.items():
@@ -115,7 +119,6 @@ def topics(
                 }
             )
         kws = keywords.get(t, [])
-        day_centroid = tl.unit(embeddings[todays].mean(axis=0, keepdims=True))[0]
         topic_rows.append(
             {
                 "topic_id": ids[t],
@@ -125,8 +128,8 @@ def topics(
                 "episodes": len({(window[i]["feed"], window[i]["episode_guid"]) for i in todays}),
                 "podcasts": len({window[i]["feed"] for i in todays}),
                 "window_claims": len(members[t]),
-                "centroid": json.dumps([round(float(x), 5) for x in centroid]),
-                "day_centroid": json.dumps([round(float(x), 5) for x in day_centroid]),
+                "centroid": _vector(centroid),
+                "day_centroid": _vector(day_centroids[t]),
             }
         )
     topic_rows.sort(key=lambda r: (-r["podcasts"], -r["claims"], r["topic_id"]))
@@ -147,6 +150,11 @@ def topics(
             "top_topics": dg.MetadataValue.md(_table(preview)),
         },
     )
+
+
+def _vector(v: np.ndarray) -> str:
+    """A unit embedding as stored: a JSON list, five decimals."""
+    return json.dumps([round(float(x), 5) for x in v])
 
 
 def _table(rows: list[dict]) -> str:
