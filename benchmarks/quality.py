@@ -8,6 +8,7 @@ audio; the labels and the speakers' names stay in manifest.json, read here and n
     .venv/bin/python benchmarks/quality.py                     # every set, side by side
     .venv/bin/python benchmarks/quality.py --set development --quick --keep  # one, daily runs
     .venv/bin/python benchmarks/quality.py --json report.json  # also write the report as JSON
+    .venv/bin/python benchmarks/quality.py --quick --seeds 1,2,3  # and cluster with other seeds
 
 The sets:
   tuning       benchmarks/labelled_shows.yaml: what the pipeline was built and tuned on.
@@ -84,8 +85,13 @@ def render_shows(script: Path, cache: Path) -> dict:
     return json.loads((out / "manifest.json").read_text()) | {"dir": str(out)}
 
 
-def run_days(shows_dir: Path, home: Path, days: list[str]) -> dict[str, dict]:
-    """Materialise each day in order through the real job; return the digests."""
+def run_days(
+    shows_dir: Path, home: Path, days: list[str], seed: int | None = None
+) -> dict[str, dict]:
+    """Materialise each day in order through the real job; return the digests.
+
+    `seed`: cluster with this seed (the topic model's `seed`) instead of the configured one.
+    """
     import dagster as dg
 
     feeds = home / "feeds.yaml"
@@ -103,10 +109,11 @@ def run_days(shows_dir: Path, home: Path, days: list[str]) -> dict[str, dict]:
 
     job = defs().resolve_job_def("daily_insights")
     instance = dg.DagsterInstance.ephemeral()
+    config = {} if seed is None else {"resources": {"topic_model": {"config": {"seed": seed}}}}
     digests = {}
     for day in days:
         with contextlib.redirect_stdout(sys.stderr):  # dbt's log; the report owns stdout
-            result = job.execute_in_process(partition_key=day, instance=instance)
+            result = job.execute_in_process(partition_key=day, instance=instance, run_config=config)
         assert result.success, f"run for {day} failed"
         digests[day] = json.loads((home / "data" / "digests" / f"{day}.json").read_text())
     return digests
@@ -467,7 +474,15 @@ def targets_for(
 # --------------------------------------------------------------------------- one set
 
 
-def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool, quick: bool) -> dict:
+def run_set(
+    name: str,
+    kind: str,
+    script: Path,
+    cache: Path,
+    keep: bool,
+    quick: bool,
+    seeds: tuple[int, ...] = (),
+) -> dict:
     started = time.perf_counter()
     manifest = render_shows(script, cache)
     shows_dir = Path(manifest["dir"])
@@ -480,6 +495,12 @@ def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool, quick: 
         daily = run_days(shows_dir, work / "daily", days)
         claims = stored_rows(work / "daily", "claims")
         segments = stored_rows(work / "daily", "transcript_segments")
+        # The same claims clustered with other seeds: a copy of the daily runs' data, so the
+        # transcripts and claims are reused and the topics onward run again.
+        reseeded = {}
+        for seed in seeds:
+            shutil.copytree(work / "daily", work / f"seed-{seed}")
+            reseeded[seed] = run_days(shows_dir, work / f"seed-{seed}", days, seed=seed)
         if quick:
             rerun, backfill = daily, daily
         else:
@@ -497,6 +518,17 @@ def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool, quick: 
         score_day(daily[d], episodes, d, claims.get(d, []), people, segments.get(d, []))
         for d in days
     ]
+    by_seed = {}
+    for seed, digests in reseeded.items():
+        seed_days = [
+            score_day(digests[d], episodes, d, claims.get(d, []), people, segments.get(d, []))
+            for d in days
+        ]
+        by_seed[seed] = {
+            "days": seed_days,
+            "summary": summarise(seed_days),
+            "targets": targets_for(kind, seed_days, None, None),
+        }
     same_rerun = None if quick else rerun[days[-1]] == daily[days[-1]]
     same_backfill = None if quick else all(backfill[d] == daily[d] for d in days)
     return {
@@ -510,6 +542,7 @@ def run_set(name: str, kind: str, script: Path, cache: Path, keep: bool, quick: 
         "same_digest_on_rerun": same_rerun,
         "same_digest_on_backfill": same_backfill,
         "targets": targets_for(kind, reports, same_rerun, same_backfill),
+        "seeds": by_seed,
         "elapsed_s": round(elapsed, 1),
         "data": str(work) if keep else None,
     }
@@ -623,12 +656,41 @@ def print_table(reps: list[dict]) -> None:
         )
 
 
+def print_seeds(reps: list[dict]) -> None:
+    """The digest's figures per day under each seed: how much of a figure is the seed's luck."""
+    from dagster_project.resources.models import TopicModeler
+
+    for rep in reps:
+        if not rep["seeds"]:
+            continue
+        print(f"\n== {rep['name']}, the same claims clustered with other seeds (per day)")
+        runs = [(f"{TopicModeler().seed} (configured)", rep)]
+        runs += [(str(seed), run) for seed, run in rep["seeds"].items()]
+        for label, run in runs:
+            s = run["summary"]
+
+            def per_day(key: str, fmt: str = "{}", days: list[dict] = run["days"]) -> str:
+                return "/".join(fmt.format(r[key]) for r in days)
+
+            print(
+                f"  seed {label:>15}: recall {per_day('recall', '{:.2f}')}, "
+                f"insights {per_day('insights')}, duplicates {per_day('duplicates')}, "
+                f"junk {per_day('junk')}, citation accuracy {_pct(s['citation_accuracy'])} "
+                f"({per_day('citation_accuracy', '{:.2f}')})"
+            )
+
+
 def print_targets(reps: list[dict]) -> None:
     for rep in reps:
         met = sum(rep["targets"].values())
         print(f"\n== {rep['name']} targets: {met}/{len(rep['targets'])} met ({rep['elapsed_s']} s)")
+        seeds = list(rep["seeds"].values())
         for target, ok in rep["targets"].items():
-            print(f"  {'ok    ' if ok else 'MISSED'}  {target}")
+            also = ""
+            if seeds and target in seeds[0]["targets"]:
+                n = sum(bool(run["targets"][target]) for run in seeds)
+                also = f"  (other seeds: met at {n} of {len(seeds)})"
+            print(f"  {'ok    ' if ok else 'MISSED'}  {target}{also}")
         if rep["data"]:
             print(f"  data kept in {rep['data']}")
 
@@ -657,6 +719,13 @@ def main(argv: list[str] | None = None) -> int:
         help="write the report as JSON to this path (default: <cache>/quality-report.json)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the runs' data folders")
+    parser.add_argument(
+        "--seeds",
+        type=lambda text: tuple(int(x) for x in text.split(",") if x),
+        default=(),
+        help="also cluster the same claims with these seeds, e.g. 1,2,3 (reported beside the "
+        "configured seed's figures; the targets are the configured seed's)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # The benchmark owns its data folders: a DuckDB warehouse in each, and no email.
@@ -672,13 +741,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         plan = [(n, n, p) for n, p in SETS.items() if not args.set or n in args.set]
     reps = [
-        run_set(name, kind, script, args.cache, args.keep, args.quick)
+        run_set(name, kind, script, args.cache, args.keep, args.quick, args.seeds)
         for name, kind, script in plan
     ]
 
     for rep in reps:
         print_details(rep)
     print_table(reps)
+    print_seeds(reps)
     print_targets(reps)
     ok = all(all(rep["targets"].values()) for rep in reps)
     report = {
