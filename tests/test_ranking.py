@@ -35,6 +35,24 @@ def test_near_duplicate_topics_never_both_make_it():
     assert chosen == ["a", "c"]
 
 
+def at(cosine):
+    """A unit vector at this cosine from vec(1, 0, 0, ...), in 8 dimensions."""
+    return vec(cosine, np.sqrt(1 - cosine**2), 0, 0, 0, 0, 0, 0)
+
+
+def test_related_themes_of_several_shows_are_both_featured():
+    # Regional banks and stablecoins: two themes about money, their centres at cosine 0.61.
+    banks = cand("banks", vec(1, 0, 0, 0, 0, 0, 0, 0), podcasts=2, claims=7)
+    coins = cand("coins", at(0.61), podcasts=2, claims=6)
+    rest = [cand(f"t{i}", vec(*np.eye(8)[i + 2]), podcasts=1) for i in range(4)]
+    chosen = [c.topic_id for c, _ in select([banks, coins, *rest], RankingRules())]
+    assert chosen[:2] == ["banks", "coins"]
+    # One thing said alike in two topics (centres as close as the seed document's paraphrases)
+    same = cand("same", at(0.75), podcasts=2, claims=6)
+    chosen = [c.topic_id for c, _ in select([banks, same, *rest], RankingRules())]
+    assert "same" not in chosen and chosen[0] == "banks"
+
+
 def test_five_distinct_themes_make_five_insights_broad_ones_first():
     topics = [cand(f"t{i}", vec(*np.eye(8)[i]), podcasts=2 if i < 3 else 1) for i in range(8)]
     chosen = [c.topic_id for c, _ in select(topics, RankingRules())]
