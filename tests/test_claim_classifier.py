@@ -22,6 +22,16 @@ SHOW_TALK = [
     "It's just me today, my producer is stuck at an airport in Denver.",
     "Ha, that's a great story.",
     "A quick thanks to everyone who wrote in last week.",
+    "And after the game comes the parade.",
+    "Two guests this week: Nora Vance covers farming, and Doctor Eli Stone runs the city hospital.",
+]
+# Show talk of the development set as Whisper heard it, once stored as claims: a segue that names
+# the next subject and a guest line-up. In an episode's body (where most sentences are claims)
+# they must still fall below even odds.
+HEARD_SHOW_TALK = [
+    "And after the turkey comes the shopping ride.",
+    "Two guests a day, Marcus Lee covers housing, and Dr. Ana Ruiz runs the county health "
+    "department.",
 ]
 NEWS = [
     "Wow, gas prices fell twenty cents a gallon over the holiday weekend.",
@@ -44,13 +54,22 @@ def judged():
     modeler = TopicModeler()
     texts, labels = load_examples()
     classifier = ClaimClassifier.fit(modeler.embed(texts), labels)
-    p = classifier.probability(modeler.embed(SHOW_TALK + NEWS))
-    return dict(zip(SHOW_TALK + NEWS, p, strict=True))
+    sentences = SHOW_TALK + NEWS + HEARD_SHOW_TALK
+    p = classifier.probability(modeler.embed(sentences))
+    return dict(zip(sentences, p, strict=True))
 
 
 def test_examples_are_not_the_test_sentences():
     texts, _ = load_examples()
-    assert not set(texts) & set(SHOW_TALK + NEWS)
+    assert not set(texts) & set(SHOW_TALK + NEWS + HEARD_SHOW_TALK)
+
+
+@pytest.mark.parametrize("text", HEARD_SHOW_TALK)
+def test_segues_and_guest_line_ups_are_not_claims_even_in_the_body(judged, text):
+    from dagster_project.lib import tuning
+    from dagster_project.lib.claim_classifier import with_prior
+
+    assert with_prior(judged[text], tuning.BODY_CLAIM_SHARE) < tuning.CLAIM_PROBABILITY
 
 
 @pytest.mark.parametrize("text", SHOW_TALK)
