@@ -667,17 +667,19 @@ def print_seeds(reps: list[dict]) -> None:
         runs = [(f"{TopicModeler().seed} (configured)", rep)]
         runs += [(str(seed), run) for seed, run in rep["seeds"].items()]
         for label, run in runs:
-            s = run["summary"]
-
-            def per_day(key: str, fmt: str = "{}", days: list[dict] = run["days"]) -> str:
-                return "/".join(fmt.format(r[key]) for r in days)
-
+            d = run["days"]
             print(
-                f"  seed {label:>15}: recall {per_day('recall', '{:.2f}')}, "
-                f"insights {per_day('insights')}, duplicates {per_day('duplicates')}, "
-                f"junk {per_day('junk')}, citation accuracy {_pct(s['citation_accuracy'])} "
-                f"({per_day('citation_accuracy', '{:.2f}')})"
+                f"  seed {label:>15}: recall {_per_day(d, 'recall', '{:.2f}')}, "
+                f"insights {_per_day(d, 'insights')}, duplicates {_per_day(d, 'duplicates')}, "
+                f"junk {_per_day(d, 'junk')}, "
+                f"citation accuracy {_pct(run['summary']['citation_accuracy'])} "
+                f"({_per_day(d, 'citation_accuracy', '{:.2f}')})"
             )
+
+
+def _per_day(days: list[dict], key: str, fmt: str = "{}") -> str:
+    """A figure of each day, in order: 1.00/0.80/1.00."""
+    return "/".join(fmt.format(r[key]) for r in days)
 
 
 def print_targets(reps: list[dict]) -> None:
