@@ -82,9 +82,15 @@ def test_news_with_everyday_words_is_a_claim(judged, text):
     assert judged[text] >= 0.5
 
 
-def claims_of(tmp_path, feed: str, lines: dict[str, list[str]], feed_title: str | None = None):
-    """The claims asset over episodes of one feed, each its lines as 6-s segments: the run's
-    result and the warehouse."""
+def claims_of(
+    tmp_path,
+    feed: str,
+    lines: dict[str, list[str]],
+    feed_title: str | None = None,
+    topic_model=None,
+):
+    """The claims asset over episodes of one feed, each its lines as 6-s segments: the stored
+    claims' texts and what was left out (the metadata's `left_out`)."""
     from datetime import date
 
     import dagster as dg
@@ -118,11 +124,35 @@ def claims_of(tmp_path, feed: str, lines: dict[str, list[str]], feed_title: str 
     result = dg.materialize(
         [claims],
         partition_key=day.isoformat(),
-        resources={"nlp": Nlp(), "topic_model": TopicModeler(), "data_home": home, "warehouse": wh},
+        resources={
+            "nlp": Nlp(),
+            "topic_model": topic_model or TopicModeler(),
+            "data_home": home,
+            "warehouse": wh,
+        },
     )
     assert result.success
-    left_out = result.asset_materializations_for_node("claims")[0].metadata["left_out"].value
-    return sorted(r["text"] for r in wh.rows("claims", day)), left_out
+    metadata = result.asset_materializations_for_node("claims")[0].metadata
+    if "unchanged" in metadata:
+        return sorted(r["text"] for r in wh.rows("claims", day)), None
+    return sorted(r["text"] for r in wh.rows("claims", day)), metadata["left_out"].value
+
+
+def test_the_topic_model_s_clustering_settings_do_not_rerun_the_claims(tmp_path):
+    """The claims asset uses the topic model's embeddings only: another seed or another
+    clustering knob finds the day's claims unchanged; another embedding model does not."""
+    from dagster_project.resources.models import TopicModeler, packaged_embedder
+
+    lines = {"e1": [NEWS[0], NEWS[1], SHOW_TALK[0]]}
+    first, left_out = claims_of(tmp_path, "pocket-change", lines)
+    assert first and left_out is not None
+    reseeded = TopicModeler(seed=7, min_cluster_size=4, merge_similarity=0.5)
+    again, left_out = claims_of(tmp_path, "pocket-change", lines, topic_model=reseeded)
+    assert again == first and left_out is None  # unchanged: stored claims reported, not rebuilt
+    # The same MiniLM named by its path: for all the asset knows, another model
+    named = TopicModeler(embedding_model=packaged_embedder())
+    rebuilt, left_out = claims_of(tmp_path, "pocket-change", lines, topic_model=named)
+    assert rebuilt == first and left_out is not None
 
 
 def test_a_line_a_show_repeats_in_every_episode_is_not_a_claim(tmp_path):
