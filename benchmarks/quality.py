@@ -514,16 +514,18 @@ def run_set(
         elapsed = time.perf_counter() - started
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
-    reports = [
-        score_day(daily[d], episodes, d, claims.get(d, []), people, segments.get(d, []))
-        for d in days
-    ]
-    by_seed = {}
-    for seed, digests in reseeded.items():
-        seed_days = [
+
+    def scored(digests: dict[str, dict]) -> list[dict]:
+        """Each day's digest scored against the labels (the claims are the same in every run)."""
+        return [
             score_day(digests[d], episodes, d, claims.get(d, []), people, segments.get(d, []))
             for d in days
         ]
+
+    reports = scored(daily)
+    by_seed = {}
+    for seed, digests in reseeded.items():
+        seed_days = scored(digests)
         by_seed[seed] = {
             "days": seed_days,
             "summary": summarise(seed_days),

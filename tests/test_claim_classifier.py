@@ -133,9 +133,8 @@ def claims_of(
     )
     assert result.success
     metadata = result.asset_materializations_for_node("claims")[0].metadata
-    if "unchanged" in metadata:
-        return sorted(r["text"] for r in wh.rows("claims", day)), None
-    return sorted(r["text"] for r in wh.rows("claims", day)), metadata["left_out"].value
+    left_out = None if "unchanged" in metadata else metadata["left_out"].value
+    return sorted(r["text"] for r in wh.rows("claims", day)), left_out
 
 
 def test_the_topic_model_s_clustering_settings_do_not_rerun_the_claims(tmp_path):
