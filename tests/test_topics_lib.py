@@ -77,22 +77,3 @@ def test_a_clustered_claim_between_two_lone_ones_breaks_their_stretch():
     out = tl.stretches(["e1"] * 4, labels, e, lone, 0.25)
     assert out[0] == tl.OUTLIER and out[1] == 0  # claim 1 keeps its cluster
     assert out[2] == out[3] not in (tl.OUTLIER, 0)  # the new topic takes a fresh id
-
-
-def test_topics_that_take_turns_within_one_episode_are_one_theme():
-    # e1 says theme 0, then 1, then 0 again: one subject the clustering split in two. Topic 2
-    # follows the others in e1 and in e2, without coming back to them: a theme of its own.
-    episodes = ["e1", "e1", "e1", "e1", "e2", "e2", "e2"]
-    labels = np.asarray([0, 1, 0, 2, 2, tl.OUTLIER, 1])
-    merged = tl.interleaved(episodes, labels)
-    assert merged.tolist() == [0, 0, 0, 2, 2, tl.OUTLIER, 0]
-
-
-def test_turns_are_counted_within_an_episode_and_past_outliers():
-    # 0 and 1 alternate only across two episodes (e1 ends on 0, e2 starts on 1 then 0): no
-    # episode has one between the other's claims, so they stay apart. In e3 an outlier sits
-    # between 3, 4 and 3: the outlier is skipped, 4 is between two of 3's claims.
-    episodes = ["e1", "e1", "e2", "e2", "e3", "e3", "e3", "e3"]
-    labels = np.asarray([1, 0, 1, 0, 3, tl.OUTLIER, 4, 3])
-    merged = tl.interleaved(episodes, labels)
-    assert merged.tolist() == [1, 0, 1, 0, 3, tl.OUTLIER, 3, 3]

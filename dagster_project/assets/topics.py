@@ -74,16 +74,15 @@ def topics(
             [window[i]["text"] for i in keep], embeddings[keep]
         )
         labels[keep] = kept_labels
-    # Topics that take turns within an episode are one theme the clustering split: merged.
-    episodes = [f"{c['feed']}\x1f{c['episode_guid']}" for c in window]
-    labels = tl.interleaved(episodes, labels)
     # Claims of the day that no theme took: those said one after another in an episode about
     # one thing are a topic of their own (a stretch of the show); any other still stands, as a
     # topic of one. A sparse day keeps its candidates; ranking puts several shows' themes first.
     lone = np.zeros(len(window), dtype=bool)
     lone[today] = True
     lone &= (labels == tl.OUTLIER) & ~repeats
-    labels = tl.stretches(episodes, labels, embeddings, lone)
+    labels = tl.stretches(
+        [f"{c['feed']}\x1f{c['episode_guid']}" for c in window], labels, embeddings, lone
+    )
     singles = np.flatnonzero(lone & (labels == tl.OUTLIER))
     labels[singles] = int(labels.max(initial=tl.OUTLIER)) + 1 + np.arange(len(singles))
     for t in set(labels[lone].tolist()):

@@ -119,36 +119,6 @@ def settle(
     return np.where([sizes[t] < 2 for t in labels], OUTLIER, labels)
 
 
-def interleaved(episodes: Sequence[str], labels: np.ndarray) -> np.ndarray:
-    """Topics that take turns within one episode's stretch are one theme: merged.
-
-    A show talks about a subject for a stretch, and moves on; it does not come back to a subject
-    after a single sentence on another. So a claim of one topic said between two claims of
-    another, in one episode (claims in the order given, outliers skipped), is the same subject:
-    the clustering split one theme in two (a jackpot's size, its odds, then its size again).
-    The two topics become one, the smaller id kept. Counted on the tuning and development sets'
-    stored topics (four seeds each): in 31 of 35 such turns the claim in between was of its
-    neighbours' labelled theme; in the other 4 it was a host's aside that passed as a claim.
-    """
-    labels = labels.copy()
-    parent: dict[int, int] = {}
-
-    def root(t: int) -> int:
-        while parent.get(t, t) != t:
-            t = parent[t]
-        return t
-
-    order = [i for i in range(len(labels)) if labels[i] != OUTLIER]
-    for a, x, b in zip(order, order[1:], order[2:], strict=False):
-        if episodes[a] == episodes[x] == episodes[b] and labels[a] == labels[b] != labels[x]:
-            ra, rx = root(int(labels[a])), root(int(labels[x]))
-            if ra != rx:
-                parent[max(ra, rx)] = min(ra, rx)
-    for i in order:
-        labels[i] = root(int(labels[i]))
-    return labels
-
-
 def stretches(
     episodes: Sequence[str],
     labels: np.ndarray,
