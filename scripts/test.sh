@@ -20,4 +20,5 @@ ruff check .
 ruff format --check .
 sqlfluff lint dbt
 pyright  # standard mode over dagster_project ([tool.pyright] in pyproject.toml)
-pytest -m "" -q "$@"
+# The slowest tests at the end: CI has to stay well under 30 minutes on a 2-core machine.
+pytest -m "" -q --durations=15 "$@"
