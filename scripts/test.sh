@@ -20,5 +20,8 @@ ruff check .
 ruff format --check .
 sqlfluff lint dbt
 pyright  # standard mode over dagster_project ([tool.pyright] in pyproject.toml)
-# The slowest tests at the end: CI has to stay well under 30 minutes on a 2-core machine.
-pytest -m "" -q --durations=15 "$@"
+# On every core (at most 4: each worker loads the models), a test file to a worker (a file's
+# tests share its fixtures); the slowest tests at the end: CI has to stay well under 30 minutes
+# on a 2-core machine.
+workers=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+pytest -m "" -q -n "$workers" --dist loadfile --durations=15 "$@"

@@ -22,6 +22,16 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_SHOWS = REPO / "demo" / "shows"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With workers (`pytest -n N`, scripts/test.sh): parse the dbt project once, here, before
+    they start, so no two of them write dbt/target/manifest.json at once while loading the
+    definitions."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        from dagster_project.assets.marts import build_marts
+
+        build_marts()
+
+
 def stop_group(process: subprocess.Popen, timeout: float) -> None:
     """End a process started with `start_new_session=True` and its children: SIGTERM to its
     group, SIGKILL if it is still there after `timeout` seconds."""
@@ -33,9 +43,10 @@ def stop_group(process: subprocess.Popen, timeout: float) -> None:
         process.wait()
 
 
-def demo_feeds(url: str, path: Path) -> Path:
-    """A feeds file naming every demo show, served over HTTP from `url` (loopback allowed)."""
-    names = sorted(p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml"))
+def demo_feeds(url: str, path: Path, shows: tuple[str, ...] = ()) -> Path:
+    """A feeds file naming the demo shows (all, or `shows`), served over HTTP from `url`
+    (loopback allowed)."""
+    names = sorted(shows or (p.stem for p in (DEMO_SHOWS / "feeds").glob("*.xml")))
     path.write_text(
         "allow_private_network: true\nfeeds:\n"
         + "".join(f"  - {{name: {n}, url: '{url}/feeds/{n}.xml'}}\n" for n in names)

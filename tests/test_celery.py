@@ -65,6 +65,9 @@ def test_a_step_process_keeps_numba_compilations_under_the_data_home(tmp_path):
 # --------------------------------------------------------------------------- across workers
 
 DAY = "2026-11-18"
+# Two of the demo shows: four episodes that day, none with a published transcript, so four
+# transcriptions to fan out (half the demo day's work: what is shown here does not need more).
+SHOWS = ("grid-and-atom", "the-great-game")
 REDIS_DB = 9  # a database of its own on the machine's Redis, emptied before the test
 
 
@@ -96,7 +99,7 @@ def materialize(env: dict[str, str], *config: str) -> subprocess.CompletedProces
 @pytest.fixture
 def celery_worker(tmp_path, serve):
     """A Celery worker process (two slots) on the test's Redis database, with the run's
-    environment; the demo shows served over HTTP; the instance made from deploy/celery/."""
+    environment; two demo shows served over HTTP; the instance made from deploy/celery/."""
     from tests.conftest import DEMO_SHOWS, demo_feeds, stop_group
 
     redis_or_fail(REDIS_DB)
@@ -104,7 +107,7 @@ def celery_worker(tmp_path, serve):
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "deploy/celery/dagster.yaml").read_text())
     server = serve(DEMO_SHOWS)
-    feeds = demo_feeds(server.url, tmp_path / "feeds.yaml")
+    feeds = demo_feeds(server.url, tmp_path / "feeds.yaml", SHOWS)
     bin_dir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODCAST_INSIGHTS_")}
     env.update(
@@ -151,7 +154,7 @@ def test_the_demo_day_through_celery_workers_gives_the_in_process_digest(celery_
 
     digest = f"digests/{DAY}.json"
     in_process = json.loads((w["tmp"] / "inprocess-data" / digest).read_text())
-    assert len(in_process["insights"]) == 5
+    assert len(in_process["insights"]) >= 2  # both shows' themes, at least
     assert json.loads((w["tmp"] / "celery-data" / digest).read_text()) == in_process
 
     # Every step of the Celery run ran in a worker; none of the in-process run's did.
@@ -170,10 +173,10 @@ def test_the_demo_day_through_celery_workers_gives_the_in_process_digest(celery_
                     if e.dagster_event_type in (START, SUCCESS)
                 }
             )
-    # Transcription fanned out: one step per demo episode without a published transcript,
-    # two at a time on the two worker processes (the `transcription` pool's limit).
+    # Transcription fanned out: one step per episode of the day (none has a published
+    # transcript), two at a time on the two worker processes (the `transcription` pool's limit).
     transcribing = sorted(k for k in succeeded[0] if k.startswith("transcripts.transcribe["))
-    assert len(transcribing) == 7
+    assert len(transcribing) == 4
     times = [(spans[0][(k, START)], spans[0][(k, SUCCESS)]) for k in transcribing]
     assert any(a[0] < b[1] and b[0] < a[1] for a, b in itertools.combinations(times, 2))
     assert {"transcripts.write", "topics", "marts"} <= succeeded[0] == in_workers[0]
