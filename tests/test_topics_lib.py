@@ -77,3 +77,34 @@ def test_a_clustered_claim_between_two_lone_ones_breaks_their_stretch():
     out = tl.stretches(["e1"] * 4, labels, e, lone, 0.25)
     assert out[0] == tl.OUTLIER and out[1] == 0  # claim 1 keeps its cluster
     assert out[2] == out[3] not in (tl.OUTLIER, 0)  # the new topic takes a fresh id
+
+
+def test_an_episode_s_description_splits_into_its_subjects():
+    phrases = tl.note_phrases(
+        "Snow, Wolves and Shooting Stars",
+        "A storm on the busiest travel day, Colorado's wild wolves, and the Geminids.",
+    )
+    assert phrases == [
+        "Shooting Stars",
+        "A storm on the busiest travel day",
+        "Colorado's wild wolves",
+        "the Geminids",
+    ]  # one-word parts ("Snow", "Wolves") name too little to read a claim by
+    assert tl.note_phrases(None, "") == []
+
+
+def test_claims_read_with_their_episodes_notes_come_together_and_others_stay():
+    # Two shows' claims on one theme, worded apart (cosine 0.2); each episode's notes name it
+    # (the notes' directions: the theme, and another subject of the second episode).
+    a, b = np.asarray([1.0, 0.0, 0.0, 0.0]), np.asarray([0.2, 0.98, 0.0, 0.0])
+    theme, other = np.asarray([0.6, 0.6, 0.53, 0.0]), np.asarray([0.0, 0.0, 0.0, 1.0])
+    alone = np.asarray([0.0, 0.0, 0.1, 0.99])  # a claim whose notes are not about it
+    read = tl.with_notes(np.stack([a, b, alone]), [theme[None], np.stack([other, theme]),
+                                                   theme[None]], weight=0.5, floor=0.3)  # fmt: skip
+    before = float(tl.unit(a[None])[0] @ tl.unit(b[None])[0])
+    assert float(read[0] @ read[1]) > before + 0.2  # the theme's two claims closer together
+    assert np.allclose(read[2], tl.unit(alone[None])[0])  # its closest note is under 0.3
+    # No notes (a feed without a description), or weight 0: the claims as they are.
+    unchanged = tl.with_notes(np.stack([a, b]), [np.zeros((0, 4)), np.zeros((0, 4))])
+    assert np.allclose(unchanged, np.stack([a, tl.unit(b[None])[0]]))
+    assert np.allclose(tl.with_notes(np.stack([a]), [theme[None]], weight=0.0), a[None])

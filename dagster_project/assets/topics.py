@@ -46,6 +46,8 @@ def topics(
         warehouse,
         [
             ("claims", day - timedelta(days=config.window_days - 1), day),
+            # the feed's words about each episode (title, description), read with its claims
+            ("episodes", day - timedelta(days=config.window_days - 1), day),
             # the earlier topics whose ids today's themes may take
             ("topics", day - timedelta(days=config.id_lookback_days), day - timedelta(days=1)),
         ],
@@ -67,11 +69,16 @@ def topics(
         [c["feed"] for c in window], [c["episode_guid"] for c in window], embeddings
     )
     keep = np.flatnonzero(~repeats)
+    notes = {
+        (e["feed"], e["guid"]): tl.note_phrases(e.get("title"), e.get("description"))
+        for e in warehouse.rows("episodes", day - timedelta(days=config.window_days - 1), day)
+    }
     labels = np.full(len(window), tl.OUTLIER)
     keywords: dict[int, list[str]] = {}
     if len(keep):
         kept_labels, keywords = topic_model.cluster(
-            [window[i]["text"] for i in keep], embeddings[keep]
+            [window[i]["text"] for i in keep],
+            _read_with_notes([window[i] for i in keep], embeddings[keep], notes, topic_model),
         )
         labels[keep] = kept_labels
     # Claims of the day that no theme took: those said one after another in an episode about
@@ -150,6 +157,23 @@ def topics(
             "top_topics": dg.MetadataValue.md(_table(preview)),
         },
     )
+
+
+def _read_with_notes(
+    claims: list[dict],
+    embeddings: np.ndarray,
+    notes: dict[tuple[str, str], list[str]],
+    topic_model: TopicModeler,
+) -> np.ndarray:
+    """The claims' embeddings to cluster: each with its episode's closest note (lib/topics.py
+    with_notes)."""
+    phrases = sorted({p for c in claims for p in notes.get((c["feed"], c["episode_guid"]), [])})
+    vectors = dict(zip(phrases, topic_model.embed(phrases), strict=True))
+    per_claim = [
+        np.asarray([vectors[p] for p in notes.get((c["feed"], c["episode_guid"]), [])])
+        for c in claims
+    ]
+    return tl.with_notes(embeddings, per_claim).astype(np.float32)
 
 
 def _vector(v: np.ndarray) -> str:

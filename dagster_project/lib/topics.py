@@ -161,6 +161,41 @@ def stretches(
     return labels
 
 
+def note_phrases(*texts: str | None) -> list[str]:
+    """The phrases of a feed's words about an episode (its title, its description), each of
+    at least two words: split at punctuation and at "and" / "with", where a list of subjects
+    ("A storm on the busiest travel day, Colorado's wild wolves, and the Geminids") parts."""
+    parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", " . ".join(t for t in texts if t))
+    return list(dict.fromkeys(p.strip() for p in parts if len(p.split()) >= 2))
+
+
+def with_notes(
+    embeddings: np.ndarray,
+    notes: Sequence[np.ndarray],
+    weight: float = tuning.NOTE_WEIGHT,
+    floor: float = tuning.NOTE_SIMILARITY,
+) -> np.ndarray:
+    """Each claim's embedding plus `weight` of its episode's closest note, if that is at least
+    `floor` close: what the claim is about, in the feed's own words.
+
+    `notes[i]`: the embeddings of the phrases the feed wrote about claim i's episode
+    (`note_phrases`; none: the claim is left as it is). A transcript garbles words ("excess"
+    for "eggs") and two shows word one theme apart; the publisher's words name the subject
+    plainly, so claims about it come together, within a show and across shows.
+    """
+    vectors = unit(np.asarray(embeddings, dtype=float)) if len(embeddings) else embeddings
+    out = np.array(vectors, dtype=float, copy=True)
+    for i, phrases in enumerate(notes):
+        if not len(phrases):
+            continue
+        phrases = unit(np.asarray(phrases, dtype=float))
+        sims = phrases @ vectors[i]
+        best = int(np.argmax(sims))
+        if sims[best] >= floor:
+            out[i] += weight * phrases[best]
+    return unit(out) if len(out) else out
+
+
 def stable_ids(
     cluster_centroids: dict[int, np.ndarray],
     cluster_members: dict[int, list[str]],

@@ -91,6 +91,20 @@ JOIN_SIMILARITY = 0.5
 # subject is missed and two themes share a topic; higher: a garbled stretch stays in pieces.
 STRETCH_SIMILARITY = 0.25
 
+# Each claim is clustered as its embedding plus this much of the closest phrase the feed wrote
+# about its episode (title and description, lib/topics.py with_notes), when that phrase is at
+# least NOTE_SIMILARITY close. The publisher names the episode's subjects in plain words, where
+# the transcript garbles them and two shows word one theme apart. Tried at 1.0 and 0.5 on the
+# tuning and development sets (seed 42; the held-out set not looked at): both mended the
+# development set's egg prices, which had clustered with coffee; 1.0 split a tuning theme in two.
+# 0: the claims alone (the feed's notes unused); higher: an episode's claims follow its notes
+# more than their own words, so a vague description can pull two subjects together.
+NOTE_WEIGHT = 0.5
+# Below this a claim's closest note is not about it (a different subject of the episode, or a
+# description with nothing on it): the claim is clustered alone. Lower: more claims take a
+# note, some the wrong one; higher: fewer claims are helped.
+NOTE_SIMILARITY = 0.3
+
 # --- ranking (lib/ranking.py RankingRules, assets/digest.py DigestConfig) ----------------------
 TOP_K = 5  # insights a day (DigestConfig.top_k)
 # Themes this many shows discussed rank above all others (DigestConfig.min_podcasts). Higher:
