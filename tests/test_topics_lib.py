@@ -91,6 +91,11 @@ def test_an_episode_s_description_splits_into_its_subjects():
         "the Geminids",
     ]  # one-word parts ("Snow", "Wolves") name too little to read a claim by
     assert tl.note_phrases(None, "") == []
+    notes = '<p>Nadia on <b>egg prices</b>. Tickets: <a href="https://x.example/t">here</a></p>'
+    assert tl.note_phrases("Breakfast Got Expensive", notes) == [
+        "Breakfast Got Expensive",
+        "Nadia on egg prices",
+    ]  # show notes' HTML read as text; the address left out
 
 
 def test_claims_read_with_their_episodes_notes_come_together_and_others_stay():

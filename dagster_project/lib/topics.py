@@ -164,8 +164,13 @@ def stretches(
 def note_phrases(*texts: str | None) -> list[str]:
     """The phrases of a feed's words about an episode (its title, its description), each of
     at least two words: split at punctuation and at "and" / "with", where a list of subjects
-    ("A storm on the busiest travel day, Colorado's wild wolves, and the Geminids") parts."""
-    parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", " . ".join(t for t in texts if t))
+    ("A storm on the busiest travel day, Colorado's wild wolves, and the Geminids") parts.
+    Show notes' HTML is read as its text and web addresses are left out, as for Whisper's
+    prompt (lib/decoding.py feed_prompt)."""
+    from dagster_project.lib.decoding import feed_prompt
+
+    plain = feed_prompt(list(texts), max_words=100_000)
+    parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", plain)
     return list(dict.fromkeys(p.strip() for p in parts if len(p.split()) >= 2))
 
 
