@@ -41,13 +41,14 @@ def topics(
 ) -> dg.MaterializeResult:
     """The themes the day's claims belong to: keywords, label and support across shows."""
     day = partition_day(context)
+    start = day - timedelta(days=config.window_days - 1)  # the window's first day
     key = inputs_key(
         context,
         warehouse,
         [
-            ("claims", day - timedelta(days=config.window_days - 1), day),
+            ("claims", start, day),
             # the feed's words about each episode (title, description), read with its claims
-            ("episodes", day - timedelta(days=config.window_days - 1), day),
+            ("episodes", start, day),
             # the earlier topics whose ids today's themes may take
             ("topics", day - timedelta(days=config.id_lookback_days), day - timedelta(days=1)),
         ],
@@ -59,7 +60,7 @@ def topics(
         return done
     window = warehouse.rows(
         "claims",
-        day - timedelta(days=config.window_days - 1),
+        start,
         day,
         order_by="partition_date, feed, episode_guid, start_s, claim_id",
     )
@@ -71,7 +72,7 @@ def topics(
     keep = np.flatnonzero(~repeats)
     notes = {
         (e["feed"], e["guid"]): tl.note_phrases(e.get("title"), e.get("description"))
-        for e in warehouse.rows("episodes", day - timedelta(days=config.window_days - 1), day)
+        for e in warehouse.rows("episodes", start, day)
     }
     labels = np.full(len(window), tl.OUTLIER)
     keywords: dict[int, list[str]] = {}

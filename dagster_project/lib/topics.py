@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dagster_project.lib import tuning
+from dagster_project.lib.decoding import feed_prompt
 
 OUTLIER = -1
 
@@ -167,8 +168,6 @@ def note_phrases(*texts: str | None) -> list[str]:
     ("A storm on the busiest travel day, Colorado's wild wolves, and the Geminids") parts.
     Show notes' HTML is read as its text and web addresses are left out, as for Whisper's
     prompt (lib/decoding.py feed_prompt)."""
-    from dagster_project.lib.decoding import feed_prompt
-
     plain = feed_prompt(list(texts), max_words=100_000)
     parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", plain)
     return list(dict.fromkeys(p.strip() for p in parts if len(p.split()) >= 2))
