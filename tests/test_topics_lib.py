@@ -21,6 +21,16 @@ def test_merge_close_joins_split_themes():
     assert merged[0] == merged[1] != merged[2]
 
 
+def test_merge_close_does_not_chain_related_themes_through_a_joined_centre():
+    # Two parts of one theme (0.64 apart) and a related theme 0.56 from each part: once the two
+    # parts join, their centre is 0.62 from the related theme, but no part ever was that close.
+    e = np.asarray([[0.8, 0.6, 0, 0], [0.8, 0, 0.6, 0], [0.7, 0, 0, 0.714]], dtype=float)
+    joined = tl.unit(e[:2].sum(axis=0, keepdims=True))[0]
+    assert float(joined @ tl.unit(e[2:])[0]) >= 0.6  # the chain the rule must not follow
+    merged = tl.merge_close(np.asarray([0, 1, 2]), e, threshold=0.6)
+    assert merged[0] == merged[1] != merged[2]
+
+
 def test_stable_ids_reuse_the_closest_earlier_topic_once():
     prev = {"tA": np.asarray([1.0, 0.0]), "tB": np.asarray([0.0, 1.0])}
     cents = {0: np.asarray([0.99, 0.14]), 1: np.asarray([0.98, 0.2]), 2: np.asarray([0.0, 1.0])}

@@ -52,20 +52,32 @@ def centroids(labels: np.ndarray, embeddings: np.ndarray) -> dict[int, np.ndarra
 
 
 def merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float) -> np.ndarray:
-    """Join clusters whose centroids are closer than `threshold` (cosine): one theme, one topic."""
+    """Join clusters whose centroids are at least `threshold` close (cosine): one theme, one
+    topic.
+
+    Complete linkage over the clusters as they came: two groups join only when every cluster of
+    one is that close to every cluster of the other, closest groups first. A joined group's
+    centre sits between its parts, so comparing centres after each join would let a chain of
+    related themes (a bank merger, bank rules, then stablecoins as banks see them) grow into one
+    topic though the themes at its two ends were never that close.
+    """
     labels = labels.copy()
+    cents = centroids(labels, embeddings)
+    groups = {t: [t] for t in cents}
     while True:
-        cents = centroids(labels, embeddings)
-        ids = list(cents)
+        ids = list(groups)
         best = (threshold, None, None)
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
-                sim = float(cents[a] @ cents[b])
+                sim = min(float(cents[x] @ cents[y]) for x in groups[a] for y in groups[b])
                 if sim >= best[0]:
                     best = (sim, a, b)
         if best[1] is None:
-            return labels
-        labels[labels == best[2]] = best[1]
+            break
+        groups[best[1]] += groups.pop(best[2])
+    for group, parts in groups.items():
+        labels[np.isin(labels, parts)] = group
+    return labels
 
 
 def refine(
