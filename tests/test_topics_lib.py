@@ -70,22 +70,6 @@ def test_a_tiny_mixed_cluster_dissolves_into_the_themes_its_claims_belong_to():
     assert settled.tolist() == [0, 0, 0, 1, 1, 1, 0, 1]
 
 
-def test_a_topic_holding_two_groups_of_claims_parts_in_two():
-    # Four claims on a subject and two on another that hold each other in: each off-theme
-    # claim's topic without it still holds its fellow, so refine keeps them.
-    theme = [[1, 0, 0], [0.95, 0.3, 0], [0.95, -0.3, 0], [0.9, 0.1, 0.1]]
-    other = [[0.1, 0, 1], [0.1, 0.25, 0.95]]
-    e = np.asarray(theme + other, dtype=float)
-    labels = np.asarray([0, 0, 0, 0, 0, 0])
-    assert tl.refine(labels, e, keep=0.35, join=0.5).tolist() == labels.tolist()
-    parted = tl.split_apart(labels, e, threshold=0.4)
-    assert len(set(parted[:4])) == 1 and len(set(parted[4:])) == 1 and parted[0] != parted[4]
-    assert tl.split_apart(labels, e, threshold=0.0).tolist() == labels.tolist()  # 0: never
-    # One theme's claims, however they halve, stay one topic; so do topics of two claims.
-    assert tl.split_apart(labels[:4], e[:4], threshold=0.4).tolist() == [0, 0, 0, 0]
-    assert tl.split_apart(np.asarray([0, 0]), e[[0, 4]], threshold=0.4).tolist() == [0, 0]
-
-
 def test_lone_claims_said_one_after_another_about_one_thing_become_one_topic():
     # Episode e1: two lone claims on one subject, then a change of subject; e2 continues the
     # first subject, but in another episode.

@@ -119,50 +119,15 @@ def refine(
     return labels
 
 
-def split_apart(labels: np.ndarray, embeddings: np.ndarray, threshold: float) -> np.ndarray:
-    """Part each topic of three claims or more in two when its halves are less than
-    `threshold` alike (cosine of their centres): two themes, or a theme and a stray group.
-
-    The halves are the topic's claims cut in two by average linkage. A stray claim is caught
-    by `refine` alone, but two or three off-theme claims hold each other in (each one's topic
-    without it still holds its fellows): a storm's flight cancellations among meteor-shower
-    claims, or a Rhine-barge line among rail-strike ones.
-    """
-    from sklearn.cluster import AgglomerativeClustering
-
-    labels = labels.copy()
-    vectors = unit(np.asarray(embeddings, dtype=float)) if len(labels) else embeddings
-    next_id = int(labels.max(initial=OUTLIER)) + 1
-    for t in sorted(set(labels.tolist()) - {OUTLIER}):
-        idx = np.flatnonzero(labels == t)
-        if len(idx) < 3:
-            continue
-        halves = AgglomerativeClustering(
-            n_clusters=2, metric="cosine", linkage="average"
-        ).fit_predict(vectors[idx])
-        centres = centroids(halves, vectors[idx])
-        if float(centres[0] @ centres[1]) < threshold:
-            labels[idx[halves == 1]] = next_id
-            next_id += 1
-    return labels
-
-
 def settle(
-    labels: np.ndarray,
-    embeddings: np.ndarray,
-    merge: float,
-    keep: float,
-    join: float,
-    split: float = tuning.SPLIT_SIMILARITY,
+    labels: np.ndarray, embeddings: np.ndarray, merge: float, keep: float, join: float
 ) -> np.ndarray:
-    """Merge split themes and move strays until the clusters stop changing, part topics of
-    two themes; drop singletons."""
+    """Merge split themes and move strays until the clusters stop changing; drop singletons."""
     for _ in range(4):
         new = refine(merge_close(labels, embeddings, merge), embeddings, keep=keep, join=join)
         if (new == labels).all():
             break
         labels = new
-    labels = split_apart(labels, embeddings, split)
     sizes = {t: int((labels == t).sum()) for t in set(labels.tolist())}
     return np.where([sizes[t] < 2 for t in labels], OUTLIER, labels)
 

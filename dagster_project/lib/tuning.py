@@ -86,14 +86,6 @@ SMALL_DISTANCE_THRESHOLD = 0.55
 MERGE_SIMILARITY = 0.6
 KEEP_SIMILARITY = 0.35
 JOIN_SIMILARITY = 0.5
-# Then a topic of three claims or more whose two halves (cut by average linkage) have centres
-# less alike than this is two topics (lib/topics.py split_apart): a few off-theme claims that
-# hold each other in. On the tuning and development sets' clustered days (seeds 42 and 1; the
-# held-out set not looked at) the halves of topics mixing two themes were 0.35-0.46 alike,
-# those of one theme's topics 0.45-0.79; from 0.40 to 0.46 the same topics part (off-theme
-# claims in topics 10 -> 4, no theme split more). Lower: mixed topics stay whole (off-theme
-# citations); higher: a broad theme parts in two (a duplicate). 0: never split.
-SPLIT_SIMILARITY = 0.4
 
 # A show talks about a subject for a stretch. Two lone claims said one after another in one
 # episode, at least this close, are one topic (lib/topics.py stretches). Counted from the tuning

@@ -332,7 +332,6 @@ class TopicModeler(dg.ConfigurableResource):
     merge_similarity: float = tuning.MERGE_SIMILARITY
     keep_similarity: float = tuning.KEEP_SIMILARITY
     join_similarity: float = tuning.JOIN_SIMILARITY
-    split_similarity: float = tuning.SPLIT_SIMILARITY
     _embedder: Any = PrivateAttr(default=None)
 
     def _load(self) -> Any:
@@ -419,7 +418,6 @@ class TopicModeler(dg.ConfigurableResource):
             merge=self.merge_similarity,
             keep=self.keep_similarity,
             join=self.join_similarity,
-            split=self.split_similarity,
         )
         return labels, ctfidf_keywords(texts, labels, vectorizer)
 
