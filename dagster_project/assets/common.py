@@ -17,7 +17,7 @@ from dagster_project.lib.preview import (
 from dagster_project.lib.settings import start_date_from_env
 from dagster_project.lib.store import write_atomic
 from dagster_project.resources.storage import DataHome
-from dagster_project.resources.warehouse import Warehouse
+from dagster_project.resources.warehouse import Warehouse, own_days_version
 
 # The asset decorators need the partitions when this module is imported, so the first day is
 # read from the environment here, once, when the code location loads (lib/settings.py).
@@ -148,7 +148,7 @@ def validated(
 def finish(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dg.MaterializeResult:
     """The stage's result, and one log line of its numbers: the progress a person follows."""
     summarise(context, metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, data_version=own_days_version(context))
 
 
 def summarise(context: StepContext, metadata: dict[str, Any]) -> None:

@@ -43,6 +43,15 @@ def plain(value: Any) -> Any:
 
 # Bookkeeping tables: a step's record of its own run (timestamps, errors), not the data it made.
 NOT_DATA = {"failures", "deliveries", "table_versions"}
+# (run, asset) -> the data version of what the step of a stage that reads its own earlier days
+# wrote, for its result to carry (own_days_version).
+_OWN_DAYS_VERSIONS: dict[tuple[str, dg.AssetKey], dg.DataVersion] = {}
+
+
+def own_days_version(context: dg.AssetExecutionContext) -> dg.DataVersion | None:
+    """The data version of the rows this step wrote, for a stage that reads its own earlier
+    days (None for any other: its version was set as it wrote)."""
+    return _OWN_DAYS_VERSIONS.pop((context.run.run_id, context.asset_key), None)
 
 
 class WarehouseUnavailable(Exception):
@@ -244,7 +253,13 @@ class Warehouse(dg.ConfigurableResource):
             written = self._step_writes.setdefault((context.run.run_id, key), {})
             written[table] = version
             version = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
-            context.set_data_version(key, dg.DataVersion(version[:16]))
+            if key in context.assets_def.asset_deps.get(key, ()):
+                # A stage that reads its own earlier days (topics, the digest): Dagster checks
+                # a version set during the step against the asset's latest materialization,
+                # another day's, and warns of a mismatch. Its result carries it (finish).
+                _OWN_DAYS_VERSIONS[(context.run.run_id, key)] = dg.DataVersion(version[:16])
+            else:
+                context.set_data_version(key, dg.DataVersion(version[:16]))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.ensure_schema()
