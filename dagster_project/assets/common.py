@@ -126,7 +126,9 @@ def unchanged(
     if not warehouse.unchanged(tables, partition_day(context), key):
         return None
     context.log.info(f"done: unchanged, its inputs, settings and code are those of {key}")
-    return dg.MaterializeResult(metadata={"unchanged": True, "inputs_key": key})
+    return dg.MaterializeResult(
+        metadata={"unchanged": True, "inputs_key": key}, data_version=own_days_version(context)
+    )
 
 
 def validated(
