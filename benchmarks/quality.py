@@ -9,6 +9,7 @@ audio; the labels and the speakers' names stay in manifest.json, read here and n
     .venv/bin/python benchmarks/quality.py --set development --quick --keep  # one, daily runs
     .venv/bin/python benchmarks/quality.py --json report.json  # also write the report as JSON
     .venv/bin/python benchmarks/quality.py --quick --seeds 1,2,3  # and cluster with other seeds
+    .venv/bin/python benchmarks/quality.py --quick --reuse report.json  # from a --keep run's data
 
 The sets:
   tuning       benchmarks/labelled_shows.yaml: what the pipeline was built and tuned on.
@@ -482,7 +483,10 @@ def run_set(
     keep: bool,
     quick: bool,
     seeds: tuple[int, ...] = (),
+    reuse: Path | None = None,
 ) -> dict:
+    """One set's runs and scores. `reuse`: a kept run's folder of daily runs to start from;
+    only the stages whose inputs, settings or code changed since run again."""
     started = time.perf_counter()
     manifest = render_shows(script, cache)
     shows_dir = Path(manifest["dir"])
@@ -492,6 +496,8 @@ def run_set(
     work = Path(tempfile.mkdtemp(prefix="quality-", dir=cache))
     print(f"==> {name}: {script.name}, {len(days)} days, {len(episodes)} episodes", file=sys.stderr)
     try:
+        if reuse is not None:
+            shutil.copytree(reuse, work / "daily")
         daily = run_days(shows_dir, work / "daily", days)
         claims = stored_rows(work / "daily", "claims")
         segments = stored_rows(work / "daily", "transcript_segments")
@@ -547,6 +553,7 @@ def run_set(
         "seeds": by_seed,
         "elapsed_s": round(elapsed, 1),
         "data": str(work) if keep else None,
+        "reused": str(reuse) if reuse else None,
     }
 
 
@@ -611,6 +618,8 @@ SUMMARY_ROWS: dict[str, Any] = {
 
 def print_details(rep: dict) -> None:
     print(f"\n#### {rep['name']} ({rep['script']}): {rep['episodes']} episodes, {rep['audio_s']} s")
+    if rep.get("reused"):
+        print(f"  (started from the kept runs in {rep['reused']})")
     for r in rep["days"]:
         print(f"\n== {r['day']}: {r['insights']} insights ({r['episodes']} episodes)")
         for theme, headline in zip(r["insight_themes"], r["headlines"], strict=True):
@@ -707,6 +716,17 @@ def _git(*args: str) -> str:
         return ""
 
 
+def _kept(sets: dict[str, dict], name: str) -> Path | None:
+    """The daily runs' folder a kept report holds for this set, if it holds one."""
+    data = sets.get(name, {}).get("data")
+    if not data:
+        return None
+    daily = Path(data) / "daily"
+    if not daily.is_dir():
+        raise SystemExit(f"--reuse: {daily} (the {name} set's kept runs) is gone")
+    return daily
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=tuple(SETS), action="append", help="only these sets")
@@ -723,6 +743,13 @@ def main(argv: list[str] | None = None) -> int:
         help="write the report as JSON to this path (default: <cache>/quality-report.json)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the runs' data folders")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="a report of a run made with --keep: each set starts from that run's data, and "
+        "only the stages whose inputs, settings or code changed run again (a clustering or "
+        "ranking change is measured without transcribing again)",
+    )
     parser.add_argument(
         "--seeds",
         type=lambda text: tuple(int(x) for x in text.split(",") if x),
@@ -744,8 +771,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = [(args.script.stem, "held-out", args.script.resolve())]
     else:
         plan = [(n, n, p) for n, p in SETS.items() if not args.set or n in args.set]
+    kept = json.loads(args.reuse.read_text())["sets"] if args.reuse else {}
     reps = [
-        run_set(name, kind, script, args.cache, args.keep, args.quick, args.seeds)
+        run_set(
+            name, kind, script, args.cache, args.keep, args.quick, args.seeds, _kept(kept, name)
+        )
         for name, kind, script in plan
     ]
 
