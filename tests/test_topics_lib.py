@@ -31,6 +31,24 @@ def test_merge_close_does_not_chain_related_themes_through_a_joined_centre():
     assert merged[0] == merged[1] != merged[2]
 
 
+def test_merge_close_leaves_groups_whose_parts_are_all_close_and_no_two_that_could_join():
+    rng = np.random.default_rng(7)
+    themes = rng.normal(size=(6, 16))
+    # 30 clusters of 4 claims, each near one of six themes.
+    e = np.concatenate([themes[i % 6] + 0.8 * rng.normal(size=(4, 16)) for i in range(30)])
+    labels = np.repeat(np.arange(30), 4)
+    cents = tl.centroids(labels, e)
+    merged = tl.merge_close(labels, e, threshold=0.6)
+    groups = {g: sorted(set(labels[merged == g].tolist())) for g in set(merged.tolist())}
+    assert 1 < len(groups) < 30
+    for parts in groups.values():
+        assert all(cents[x] @ cents[y] >= 0.6 for x in parts for y in parts if x != y)
+    for g, parts in groups.items():
+        for h, others in groups.items():
+            if g < h:
+                assert min(cents[x] @ cents[y] for x in parts for y in others) < 0.6
+
+
 def test_stable_ids_reuse_the_closest_earlier_topic_once():
     prev = {"tA": np.asarray([1.0, 0.0]), "tB": np.asarray([0.0, 1.0])}
     cents = {0: np.asarray([0.99, 0.14]), 1: np.asarray([0.98, 0.2]), 2: np.asarray([0.0, 1.0])}

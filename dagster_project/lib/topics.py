@@ -63,20 +63,23 @@ def merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float) ->
     """
     labels = labels.copy()
     cents = centroids(labels, embeddings)
-    groups = {t: [t] for t in cents}
+    ids = np.asarray(list(cents))
+    if len(ids) < 2:
+        return labels
+    centres = np.stack([cents[t] for t in ids])
+    # link[i, j]: the least similarity between a part of group i and a part of group j.
+    link = centres @ centres.T
+    np.fill_diagonal(link, -np.inf)
+    group = np.arange(len(ids))  # each cluster's group: the index of its first cluster
     while True:
-        ids = list(groups)
-        best = (threshold, None, None)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                sim = min(float(cents[x] @ cents[y]) for x in groups[a] for y in groups[b])
-                if sim >= best[0]:
-                    best = (sim, a, b)
-        if best[1] is None:
+        a, b = sorted(np.unravel_index(int(np.argmax(link)), link.shape))
+        if link[a, b] < threshold:
             break
-        groups[best[1]] += groups.pop(best[2])
-    for group, parts in groups.items():
-        labels[np.isin(labels, parts)] = group
+        link[a, :] = link[:, a] = np.minimum(link[a], link[b])
+        link[a, a] = link[b, :] = link[:, b] = -np.inf
+        group[group == b] = a
+    for i, t in enumerate(ids):
+        labels[labels == t] = ids[group[i]]
     return labels
 
 
