@@ -720,6 +720,7 @@ def _kept(sets: dict[str, dict], name: str) -> Path | None:
     """The daily runs' folder a kept report holds for this set, if it holds one."""
     data = sets.get(name, {}).get("data")
     if not data:
+        print(f"--reuse: no kept runs of the {name} set; it runs from the start", file=sys.stderr)
         return None
     daily = Path(data) / "daily"
     if not daily.is_dir():
@@ -748,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a report of a run made with --keep: each set starts from that run's data, and "
         "only the stages whose inputs, settings or code changed run again (a clustering or "
-        "ranking change is measured without transcribing again)",
+        "ranking change is measured without transcribing again; its first pass is then itself "
+        "a rerun, so use it with --quick)",
     )
     parser.add_argument(
         "--seeds",
@@ -771,11 +773,15 @@ def main(argv: list[str] | None = None) -> int:
         plan = [(args.script.stem, "held-out", args.script.resolve())]
     else:
         plan = [(n, n, p) for n, p in SETS.items() if not args.set or n in args.set]
-    kept = json.loads(args.reuse.read_text())["sets"] if args.reuse else {}
+    out = args.json or args.cache / "quality-report.json"
+    reuse: dict[str, Path | None] = {}
+    if args.reuse:
+        if out.resolve() == args.reuse.resolve():
+            raise SystemExit("--reuse: name another --json, or the report reused is overwritten")
+        kept = json.loads(args.reuse.read_text())["sets"]
+        reuse = {name: _kept(kept, name) for name, _, _ in plan}  # every folder checked first
     reps = [
-        run_set(
-            name, kind, script, args.cache, args.keep, args.quick, args.seeds, _kept(kept, name)
-        )
+        run_set(name, kind, script, args.cache, args.keep, args.quick, args.seeds, reuse.get(name))
         for name, kind, script in plan
     ]
 
@@ -792,7 +798,6 @@ def main(argv: list[str] | None = None) -> int:
         "ok": ok,
         "sets": {rep["name"]: rep for rep in reps},
     }
-    out = args.json or args.cache / "quality-report.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nreport written to {out}")

@@ -138,3 +138,26 @@ def test_a_stage_reading_its_own_earlier_days_reports_its_version_without_a_warn
         assert mat.tags["dagster/data_version_is_user_provided"] == "true"
         versions.append(mat.tags["dagster/data_version"])
     assert versions[0] != versions[1] == versions[2]  # each day's rows; the same rows again
+
+
+def test_each_asset_of_a_step_that_writes_for_several_gets_the_version_of_its_rows(tmp_path):
+    # The write path hashed each asset's tables into a version and wrote that hash back over the
+    # table's own: a step of two assets gave the second a version of the first's version.
+    from dagster_project.assets.common import DAILY
+    from dagster_project.resources.warehouse import Warehouse
+
+    @dg.multi_asset(specs=[dg.AssetSpec("left"), dg.AssetSpec("right")], partitions_def=DAILY)
+    def pair(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        day = date.fromisoformat(context.partition_key)
+        warehouse.replace_partition("feed_fetches", day, [{"feed": "a"}])
+        yield dg.MaterializeResult(asset_key="left")
+        yield dg.MaterializeResult(asset_key="right")
+
+    wh = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+    result = dg.materialize([pair], partition_key=DAY, resources={"warehouse": wh})
+    assert result.success
+    versions = {
+        m.asset_key.to_user_string(): m.tags["dagster/data_version"]
+        for m in result.asset_materializations_for_node("pair")
+    }
+    assert versions["left"] == versions["right"]  # the same rows, written once for both

@@ -252,14 +252,14 @@ class Warehouse(dg.ConfigurableResource):
                 context.add_asset_metadata({"dagster/row_count": count}, asset_key=key)
             written = self._step_writes.setdefault((context.run.run_id, key), {})
             written[table] = version
-            version = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
+            combined = hashlib.sha256(json.dumps(sorted(written.items())).encode()).hexdigest()
             if key in context.assets_def.asset_deps.get(key, ()):
                 # A stage that reads its own earlier days (topics, the digest): Dagster checks
                 # a version set during the step against the asset's latest materialization,
                 # another day's, and warns of a mismatch. Its result carries it (finish).
-                _OWN_DAYS_VERSIONS[(context.run.run_id, key)] = dg.DataVersion(version[:16])
+                _OWN_DAYS_VERSIONS[(context.run.run_id, key)] = dg.DataVersion(combined[:16])
             else:
-                context.set_data_version(key, dg.DataVersion(version[:16]))
+                context.set_data_version(key, dg.DataVersion(combined[:16]))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.ensure_schema()
