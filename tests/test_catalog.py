@@ -8,12 +8,20 @@ import dagster as dg
 import pytest
 
 from dagster_project import catalog
+from dagster_project.assets.common import (
+    DAILY,
+    daily_asset,
+    finish,
+    partition_day,
+    previous_day,
+    unchanged,
+)
 from dagster_project.assets.feeds import episodes, feeds
 from dagster_project.definitions import defs
 from dagster_project.lib.content_key import code_only, lib_modules, source_version
 from dagster_project.lib.schema import TABLES
 from dagster_project.resources.storage import DataHome
-from dagster_project.resources.warehouse import DuckDBWarehouse
+from dagster_project.resources.warehouse import DuckDBWarehouse, Warehouse
 from dagster_project.resources.web import WebFetcher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,15 +113,6 @@ def test_a_stage_reading_its_own_earlier_days_reports_its_version_without_a_warn
     # topics and daily_digest read their own previous day; Dagster compared a data version set
     # during the step with the asset's latest materialization (another day's) and logged
     # "Data version mismatch" in every daily run after the first.
-    from dagster_project.assets.common import (
-        daily_asset,
-        finish,
-        partition_day,
-        previous_day,
-        unchanged,
-    )
-    from dagster_project.resources.warehouse import Warehouse
-
     @daily_asset(deps=[previous_day("chain")])
     def chain(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         day = partition_day(context)
@@ -143,9 +142,6 @@ def test_a_stage_reading_its_own_earlier_days_reports_its_version_without_a_warn
 def test_each_asset_of_a_step_that_writes_for_several_gets_the_version_of_its_rows(tmp_path):
     # The write path hashed each asset's tables into a version and wrote that hash back over the
     # table's own: a step of two assets gave the second a version of the first's version.
-    from dagster_project.assets.common import DAILY
-    from dagster_project.resources.warehouse import Warehouse
-
     @dg.multi_asset(specs=[dg.AssetSpec("left"), dg.AssetSpec("right")], partitions_def=DAILY)
     def pair(context: dg.AssetExecutionContext, warehouse: Warehouse):
         day = date.fromisoformat(context.partition_key)

@@ -167,9 +167,13 @@ def feed_prompt(parts: list[str | None], max_words: int) -> str:
     """
     texts = []
     for part in parts:
-        text = html.unescape(re.sub(r"<[^>]+>", " ", part or ""))
-        text = " ".join(w for w in text.split() if not WEB_ADDRESS.match(w))
-        text = re.sub(r" ([,.;:!?])", r"\1", text)  # "<b>Name</b>:" is "Name:"
-        if text:
+        if text := plain_text(part):
             texts.append(text if text[-1] in ".?!:;" else text + ".")
     return " ".join(" ".join(texts).split()[:max_words])
+
+
+def plain_text(part: str | None) -> str:
+    """A feed's text as words: HTML (show notes) reduced to its text, web addresses left out."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", part or ""))
+    text = " ".join(w for w in text.split() if not WEB_ADDRESS.match(w))
+    return re.sub(r" ([,.;:!?])", r"\1", text)  # "<b>Name</b>:" is "Name:"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dagster_project.lib import tuning
-from dagster_project.lib.decoding import feed_prompt
+from dagster_project.lib.decoding import plain_text
 
 OUTLIER = -1
 
@@ -182,9 +182,8 @@ def note_phrases(*texts: str | None) -> list[str]:
     at least two words: split at punctuation and at "and" / "with", where a list of subjects
     ("A storm on the busiest travel day, Colorado's wild wolves, and the Geminids") parts.
     Show notes' HTML is read as its text and web addresses are left out, as for Whisper's
-    prompt (lib/decoding.py feed_prompt)."""
-    plain = feed_prompt(list(texts), max_words=100_000)
-    parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", plain)
+    prompt (lib/decoding.py plain_text)."""
+    parts = re.split(r"[,.;:!?()]|\band\b|\bwith\b", ". ".join(map(plain_text, texts)))
     return list(dict.fromkeys(p.strip() for p in parts if len(p.split()) >= 2))
 
 
